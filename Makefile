@@ -1,0 +1,24 @@
+# Entry points. Each target creates .venv on first use (see tools/setup_env.py) and reuses it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.setup-done
+
+.PHONY: setup test demo lint clean-venv
+
+$(STAMP): pyproject.toml tools/setup_env.py
+	$(PYTHON) tools/setup_env.py --venv $(VENV)
+	touch $@
+
+setup: $(STAMP)  ## create or update .venv (first time ~15 min: mmcv compiles)
+
+test: $(STAMP)  ## the test suite (CI runs exactly this)
+	$(VENV)/bin/python -m pytest
+
+demo: $(STAMP)  ## the main job on the embedded default
+	$(VENV)/bin/decoupled-rcnn check-install
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests tools workflow
+
+clean-venv:
+	rm -rf $(VENV)
