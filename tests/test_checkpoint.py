@@ -150,3 +150,19 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save({"meta": {"x": SneakyGetattr()}}, path)
     with pytest.raises(UnsafeCheckpointError, match="sneaky.pth: refused"):
         CheckpointLoader.load_checkpoint(str(path), map_location="cpu")
+
+
+def test_fresh_process_loads_a_runner_checkpoint(trained_two_iters):
+    """No HistoryBuffer exists yet in a new process: the allow-list must not depend on one."""
+    import subprocess
+    import sys
+
+    work_dir, _ = trained_two_iters
+    code = ("import decoupled_rcnn\n"
+            "from mmengine.runner.checkpoint import CheckpointLoader\n"
+            f"state = CheckpointLoader.load_checkpoint({str(work_dir / 'iter_2.pth')!r})\n"
+            "print(state['meta']['iter'])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("2")

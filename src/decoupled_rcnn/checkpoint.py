@@ -25,6 +25,9 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside the allow-list."""
 
 
+_HISTORY_STATISTICS = frozenset({"min", "max", "mean", "current"})
+
+
 def _history_buffer_getattr(obj: object, name: str):
     """Stands in for ``builtins.getattr`` while unpickling.
 
@@ -35,7 +38,9 @@ def _history_buffer_getattr(obj: object, name: str):
     """
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The class-level registry is filled by the first instance, so name the built-ins too.
+    allowed = _HISTORY_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise UnsafeCheckpointError(
         f"refused getattr({getattr(obj, '__qualname__', type(obj).__qualname__)}, {name!r}) "
