@@ -1,0 +1,437 @@
+"""RoI head of Decoupled R-CNN: decoupled sampling, unshared heads, cascaded regression."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.roi_heads import BaseRoIHead
+from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.models.utils import empty_instances, unpack_gt_instances
+from mmdet.registry import MODELS, TASK_UTILS
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
+from mmengine.config import ConfigDict
+from mmengine.model import ModuleList
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+__all__ = ["DecoupledRoIHead", "stage_target_stds"]
+
+
+def stage_target_stds(base: Sequence[float], stage: int) -> list[float]:
+    """Box-delta normalisation of regression stage ``stage`` (0-based), as in Cascade R-CNN.
+
+    Stage k uses ``base / (k + 1)`` rounded to 3 decimals, which reproduces Cascade R-CNN's
+    ``[0.1, 0.1, 0.2, 0.2]``, ``[0.05, 0.05, 0.1, 0.1]``, ``[0.033, 0.033, 0.067, 0.067]``.
+    """
+    return [round(float(s) / (stage + 1), 3) for s in base]
+
+
+def _assigner_at(assigner: ConfigType, iou_thr: float | None) -> ConfigDict:
+    """A max-IoU assigner config with positive/negative threshold ``iou_thr`` (if given)."""
+    cfg = copy.deepcopy(ConfigDict(assigner))
+    if iou_thr is not None:
+        cfg.update(pos_iou_thr=iou_thr, neg_iou_thr=iou_thr, min_pos_iou=iou_thr)
+    return cfg
+
+
+@MODELS.register_module()
+class DecoupledRoIHead(BaseRoIHead):
+    """Classification and (cascaded) regression heads trained on separate sample sets.
+
+    Training (Section IV, Eq. 7-8):
+
+    - classifier: ``train_cfg.cls`` assigns ``Proposals_cls`` (+ gt boxes, via the sampler) and
+      randomly samples 512 RoIs at 1:3; cross-entropy.
+    - regressor stage 1: ``train_cfg.reg`` assigns ``Proposals_reg`` and keeps only positives
+      (:class:`PositiveOnlySampler`, 512 per image, zero-weight negative padding); L1.
+    - regressor stage k > 1: its candidates are regressor k-1's decoded outputs for its own
+      positive samples (Eq. 7; gt boxes dropped as in Cascade R-CNN); the padding negatives
+      of stage k-1 are carried over unchanged and forced negative, so every positive of
+      stage k descends from a positive of stage k-1. Class-agnostic deltas, target stds
+      ``base / k``.
+    - loss (Eq. 8): ``L_cls + reg_loss_weight * sum_k L_loc_k``; keys ``s{k}.loss_*`` plus
+      the per-stage sample counts ``s{k}.num_pos_reg`` / ``s{k}.num_reg`` (logged only).
+
+    Variants (all from the same code): ``share_fcs`` (Table II shared-FC: the classifier's FCs
+    also regress stage 1), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
+    the regressor trains on the classifier's samples), a ``RandomSampler`` as
+    ``train_cfg.reg.sampler`` (Table I toy), a conv regressor (Table XI Double-Head) and
+    ``cascade_cls`` (Table X: one classifier per stage, trained on the cls samples refined by
+    the regressors, like Cascade R-CNN).
+
+    Inference: classifier j scores the input boxes of stage j; stage 1 regresses by the
+    argmax class, later stages class-agnostically; the boxes of stage ``test_cfg.reg_stage``
+    (default: the last) are scored by the mean probability of classifiers
+    ``test_cfg.cls_stages`` (1-based; default: all) and go through mmdet's per-class NMS.
+    When the final regressor is class-specific (K = 1) each class keeps its own box, exactly
+    as Faster R-CNN's post-processing.
+
+    Args:
+        bbox_roi_extractor: RoI feature extractor shared by all heads (no parameters).
+        cls_head: classifier config (e.g. ``Shared2FCBBoxHead`` with ``with_reg=False``).
+        reg_head: config of regression stage 1; later stages copy it with
+            ``reg_class_agnostic=True`` and stds from :func:`stage_target_stds`.
+        num_stages: number K of regression stages (1-4 in the paper).
+        reg_loss_weight: lambda of Eq. 8.
+        share_fcs: classifier and stage-1 regressor are one head (``cls_head`` must then
+            regress, and ``reg_head`` only describes stages > 1).
+        cascade_cls: one classifier per stage (Table X).
+        cls_stage_loss_weights: weights of the classifiers' losses; default 1 each.
+        reg_roi_scale_factor: enlarge the RoIs of the regressor's features (Double-Head uses
+            1.3); ``None`` keeps them.
+        train_cfg: ``cls`` and ``reg`` (each ``assigner``, ``sampler``, ``pos_weight``),
+            ``stage_iou_thrs`` (per-stage IoU, or None to keep the assigners' 0.5) and
+            ``share_samples``.
+        test_cfg: mmdet's rcnn test config plus optional ``reg_stage`` and ``cls_stages``.
+        init_cfg: initialisation config.
+    """
+
+    def __init__(self,
+                 bbox_roi_extractor: ConfigType,
+                 cls_head: ConfigType,
+                 reg_head: ConfigType,
+                 num_stages: int = 1,
+                 reg_loss_weight: float = 1.0,
+                 share_fcs: bool = False,
+                 cascade_cls: bool = False,
+                 cls_stage_loss_weights: Sequence[float] | None = None,
+                 reg_roi_scale_factor: float | None = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        assert num_stages >= 1, "at least one regression stage"
+        self.num_stages = num_stages
+        self.reg_loss_weight = reg_loss_weight
+        self.share_fcs = share_fcs
+        self.num_cls_stages = num_stages if cascade_cls else 1
+        self.cls_stage_loss_weights = (
+            list(cls_stage_loss_weights) if cls_stage_loss_weights is not None
+            else [1.0] * self.num_cls_stages)
+        assert len(self.cls_stage_loss_weights) == self.num_cls_stages
+        assert not (share_fcs and cascade_cls), "shared FCs are a single-classifier variant"
+        self.reg_roi_scale_factor = reg_roi_scale_factor
+        self._cls_head_cfg = cls_head
+        self._reg_head_cfg = reg_head
+        super().__init__(
+            bbox_roi_extractor=bbox_roi_extractor,
+            bbox_head=dict(cls=cls_head, reg=reg_head),
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
+
+    # ------------------------------------------------------------------ building
+    def reg_head_cfgs(self) -> list[ConfigDict]:
+        """Configs of the K regression stages, derived from the stage-1 config."""
+        base = ConfigDict(copy.deepcopy(self._reg_head_cfg))
+        base_stds = base.get("bbox_coder", {}).get("target_stds", [0.1, 0.1, 0.2, 0.2])
+        cfgs = [base]
+        for stage in range(1, self.num_stages):
+            cfg = copy.deepcopy(base)
+            cfg.reg_class_agnostic = True
+            cfg.bbox_coder = dict(
+                cfg.get("bbox_coder", dict(type="DeltaXYWHBBoxCoder")),
+                target_means=[0.0, 0.0, 0.0, 0.0],
+                target_stds=stage_target_stds(base_stds, stage))
+            cfgs.append(cfg)
+        return cfgs
+
+    def init_bbox_head(self, bbox_roi_extractor: ConfigType, bbox_head: dict) -> None:
+        """Build the extractor, the classifier(s) and the regression stages."""
+        self.bbox_roi_extractor = MODELS.build(bbox_roi_extractor)
+        self.cls_heads = ModuleList(
+            [MODELS.build(copy.deepcopy(bbox_head["cls"])) for _ in range(self.num_cls_stages)])
+        reg_cfgs = self.reg_head_cfgs()
+        if self.share_fcs:
+            assert self.cls_heads[0].with_reg, "share_fcs needs a cls_head that also regresses"
+            reg_cfgs = reg_cfgs[1:]
+        self.reg_heads = ModuleList([MODELS.build(cfg) for cfg in reg_cfgs])
+
+    def init_mask_head(self, *args, **kwargs) -> None:
+        """Masks are not part of Decoupled R-CNN."""
+        raise NotImplementedError("DecoupledRoIHead has no mask branch")
+
+    def init_assigner_sampler(self) -> None:
+        """Per-stage assigners and samplers from the scalar train config."""
+        self.cls_assigners, self.cls_samplers = [], []
+        self.reg_assigners, self.reg_samplers = [], []
+        if not self.train_cfg:
+            return
+        thrs = self.train_cfg.get("stage_iou_thrs")
+        if thrs is not None:
+            assert len(thrs) >= self.num_stages, "one IoU threshold per stage"
+        for stage in range(self.num_stages):
+            thr = None if thrs is None else thrs[stage]
+            self.reg_assigners.append(
+                TASK_UTILS.build(_assigner_at(self.train_cfg.reg.assigner, thr)))
+            self.reg_samplers.append(
+                TASK_UTILS.build(self.train_cfg.reg.sampler, default_args=dict(context=self)))
+            if stage < self.num_cls_stages:
+                self.cls_assigners.append(
+                    TASK_UTILS.build(_assigner_at(self.train_cfg.cls.assigner, thr)))
+                self.cls_samplers.append(
+                    TASK_UTILS.build(self.train_cfg.cls.sampler, default_args=dict(context=self)))
+
+    @property
+    def with_bbox(self) -> bool:
+        """Always true: the head predicts boxes."""
+        return True
+
+    def reg_head(self, stage: int) -> nn.Module:
+        """The regressor of ``stage`` (0-based)."""
+        if self.share_fcs:
+            return self.cls_heads[0] if stage == 0 else self.reg_heads[stage - 1]
+        return self.reg_heads[stage]
+
+    # ------------------------------------------------------------------ forward pieces
+    def _roi_feats(self, x: tuple[Tensor], rois: Tensor, scale: float | None = None) -> Tensor:
+        """RoI features of shape (n, C, 7, 7) for ``rois`` of shape (n, 5)."""
+        extractor = self.bbox_roi_extractor
+        if scale is None:
+            return extractor(x[:extractor.num_inputs], rois)
+        return extractor(x[:extractor.num_inputs], rois, roi_scale_factor=scale)
+
+    def _cls_forward(self, stage: int, feats: Tensor) -> Tensor:
+        """Class logits (n, num_classes + 1) of classifier ``stage``."""
+        return self.cls_heads[stage](feats)[0]
+
+    def _reg_forward(self, stage: int, x: tuple[Tensor], rois: Tensor,
+                     feats: Tensor | None = None) -> Tensor:
+        """Box deltas of regressor ``stage``: (n, 4) class-agnostic or (n, 4 * classes)."""
+        if feats is None or self.reg_roi_scale_factor is not None:
+            feats = self._roi_feats(x, rois, self.reg_roi_scale_factor)
+        return self.reg_head(stage)(feats)[1]
+
+    # ------------------------------------------------------------------ training
+    def _sample(self, assigner, sampler, candidates: InstanceData, gt: InstanceData,
+                gt_ignore: InstanceData | None, num_forced_neg: int = 0) -> SamplingResult:
+        """Assign ``candidates.priors`` to ``gt`` and sample.
+
+        The last ``num_forced_neg`` candidates are made negative whatever their IoU (Eq. 7's
+        carried-over padding).
+        """
+        assign_result = assigner.assign(candidates, gt, gt_ignore)
+        if num_forced_neg > 0:
+            assign_result.gt_inds[-num_forced_neg:] = 0
+            assign_result.labels[-num_forced_neg:] = -1
+        return sampler.sample(assign_result, candidates, gt)
+
+    def sample_cls(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
+                   batch_gt_ignore: list) -> list[SamplingResult]:
+        """Classification samples (1:3, gt added) of every image for classifier ``stage``."""
+        return [
+            self._sample(self.cls_assigners[stage], self.cls_samplers[stage], cand, gt, ign)
+            for cand, gt, ign in zip(candidates, batch_gt, batch_gt_ignore)
+        ]
+
+    def sample_reg(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
+                   batch_gt_ignore: list, num_forced_neg: Sequence[int] | None = None
+                   ) -> list[SamplingResult]:
+        """Regression samples (positives + zero-weight padding) for regressor ``stage``."""
+        forced = num_forced_neg or [0] * len(candidates)
+        return [
+            self._sample(self.reg_assigners[stage], self.reg_samplers[stage], cand, gt, ign, n)
+            for cand, gt, ign, n in zip(candidates, batch_gt, batch_gt_ignore, forced)
+        ]
+
+    def refine_reg_samples(self, stage: int, sampling_results: list[SamplingResult],
+                           bbox_pred: Tensor, batch_img_metas: list[dict]
+                           ) -> tuple[InstanceList, list[int]]:
+        """Eq. 7: the next stage's candidates from regressor ``stage``'s own samples.
+
+        Args:
+            stage: regressor that produced ``bbox_pred``.
+            sampling_results: its samples, one per image (positives first).
+            bbox_pred: its deltas for all samples, (sum n_i, 4) or (sum n_i, 4 * classes).
+            batch_img_metas: image metas (for clipping to the image).
+
+        Returns:
+            Per image an :class:`InstanceData` whose ``priors`` are the decoded boxes of the
+            non-gt positives followed by the unchanged negatives, and per image the number of
+            trailing candidates to force negative.
+        """
+        head = self.reg_head(stage)
+        preds = bbox_pred.split([len(res.priors) for res in sampling_results])
+        candidates, forced = [], []
+        for res, pred, meta in zip(sampling_results, preds, batch_img_metas):
+            num_pos = len(res.pos_priors)
+            keep = res.pos_is_gt == 0
+            refined = head.regress_by_class(
+                res.pos_priors[keep], res.pos_gt_labels[keep], pred[:num_pos][keep], meta)
+            refined = get_box_tensor(refined).detach()
+            candidates.append(InstanceData(priors=torch.cat([refined, res.neg_priors])))
+            forced.append(len(res.neg_priors))
+        return candidates, forced
+
+    def refine_cls_samples(self, stage: int, sampling_results: list[SamplingResult],
+                           cls_score: Tensor, bbox_pred: Tensor, labels: Tensor,
+                           batch_img_metas: list[dict]) -> InstanceList:
+        """Cascade R-CNN's refinement of the classification samples by regressor ``stage``."""
+        bbox_results = dict(
+            rois=bbox2roi([res.priors for res in sampling_results]),
+            cls_score=cls_score, bbox_pred=bbox_pred, bbox_targets=(labels,))
+        refined = self.reg_head(stage).refine_bboxes(
+            sampling_results, bbox_results, batch_img_metas)
+        return [InstanceData(priors=res.bboxes.detach()) for res in refined]
+
+    def loss(self, x: tuple[Tensor], rpn_results_list: InstanceList,
+             batch_data_samples: SampleList,
+             reg_results_list: InstanceList | None = None) -> dict:
+        """Losses of the classifier(s) and of every regression stage.
+
+        Args:
+            x: FPN features, each (N, C, H_l, W_l).
+            rpn_results_list: ``Proposals_cls`` per image (``bboxes`` (n, 4)).
+            batch_data_samples: data samples with ``gt_instances``.
+            reg_results_list: ``Proposals_reg`` per image; defaults to ``rpn_results_list``.
+
+        Returns:
+            ``s{j}.loss_cls``, ``s{j}.acc``, ``s{k}.loss_bbox`` (already times lambda) and the
+            sample counts ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``, ``s{k}.num_reg``.
+        """
+        batch_gt, batch_gt_ignore, batch_img_metas = unpack_gt_instances(batch_data_samples)
+        if reg_results_list is None:
+            reg_results_list = rpn_results_list
+        losses: dict[str, Tensor] = {}
+        device = x[0].device
+
+        # classification (one classifier, or one per stage in Table X)
+        cls_candidates = [InstanceData(priors=res.bboxes) for res in rpn_results_list]
+        cls_sampling: list[SamplingResult] = []
+        for stage in range(self.num_cls_stages):
+            sampling = self.sample_cls(stage, cls_candidates, batch_gt, batch_gt_ignore)
+            if stage == 0:
+                cls_sampling = sampling
+            rois = bbox2roi([res.priors for res in sampling])
+            feats = self._roi_feats(x, rois)
+            cls_score = self._cls_forward(stage, feats)
+            head = self.cls_heads[stage]
+            targets = head.get_targets(sampling, self.train_cfg.cls)
+            stage_losses = head.loss(cls_score, None, rois, *targets)
+            weight = self.cls_stage_loss_weights[stage]
+            losses[f"s{stage}.loss_cls"] = stage_losses["loss_cls"] * weight
+            losses[f"s{stage}.acc"] = stage_losses["acc"]
+            losses[f"s{stage}.num_pos_cls"] = torch.tensor(
+                float(sum(len(r.pos_inds) for r in sampling)), device=device)
+            if stage < self.num_cls_stages - 1:
+                with torch.no_grad():
+                    bbox_pred = self._reg_forward(stage, x, rois, feats)
+                    cls_candidates = self.refine_cls_samples(
+                        stage, sampling, cls_score, bbox_pred, targets[0], batch_img_metas)
+
+        # regression stages (Eq. 7)
+        if self.train_cfg.get("share_samples", False):
+            reg_sampling = cls_sampling
+        else:
+            reg_candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
+            reg_sampling = self.sample_reg(0, reg_candidates, batch_gt, batch_gt_ignore)
+        for stage in range(self.num_stages):
+            rois = bbox2roi([res.priors for res in reg_sampling])
+            bbox_pred = self._reg_forward(stage, x, rois)
+            head = self.reg_head(stage)
+            targets = head.get_targets(reg_sampling, self.train_cfg.reg)
+            stage_losses = head.loss(None, bbox_pred, rois, *targets)
+            losses[f"s{stage}.loss_bbox"] = stage_losses["loss_bbox"] * self.reg_loss_weight
+            losses[f"s{stage}.num_pos_reg"] = torch.tensor(
+                float(sum(len(r.pos_inds) for r in reg_sampling)), device=device)
+            losses[f"s{stage}.num_reg"] = torch.tensor(float(len(rois)), device=device)
+            if stage < self.num_stages - 1:
+                with torch.no_grad():
+                    candidates, forced = self.refine_reg_samples(
+                        stage, reg_sampling, bbox_pred, batch_img_metas)
+                reg_sampling = self.sample_reg(
+                    stage + 1, candidates, batch_gt, batch_gt_ignore, forced)
+        return losses
+
+    # ------------------------------------------------------------------ inference
+    def _test_stages(self, cfg: ConfigDict | None) -> tuple[int, list[int]]:
+        """``(reg_stage, cls_stages)`` (1-based) selected by the test config."""
+        cfg = cfg or {}
+        reg_stage = cfg.get("reg_stage") or self.num_stages
+        cls_stages = cfg.get("cls_stages") or list(range(1, self.num_cls_stages + 1))
+        cls_stages = [cls_stages] if isinstance(cls_stages, int) else list(cls_stages)
+        assert 1 <= reg_stage <= self.num_stages, f"reg_stage {reg_stage} out of range"
+        assert all(1 <= j <= min(reg_stage, self.num_cls_stages) for j in cls_stages), (
+            f"cls_stages {cls_stages} must lie in 1..min(reg_stage, {self.num_cls_stages})")
+        return reg_stage, cls_stages
+
+    def infer_stages(self, x: tuple[Tensor], rois: Tensor, batch_img_metas: list[dict],
+                     reg_stage: int, cls_stages: Sequence[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """Run the classifiers and regressors on test RoIs.
+
+        Args:
+            x: FPN features.
+            rois: (n, 5) proposals with their image index in column 0.
+            batch_img_metas: image metas.
+            reg_stage: the regressor (1-based) whose outputs are the final boxes.
+            cls_stages: the classifiers (1-based) whose probabilities are averaged; classifier
+                j scores the input boxes of stage j.
+
+        Returns:
+            ``(rois, probs, bbox_pred)``: the input RoIs of the final regressor (n, 5), the
+            class probabilities (n, num_classes + 1) and its deltas.
+        """
+        probs = []
+        last_probs = None
+        for stage in range(reg_stage):
+            feats = self._roi_feats(x, rois)
+            if stage < self.num_cls_stages and (stage + 1 in cls_stages or stage == 0):
+                last_probs = F.softmax(self._cls_forward(stage, feats), dim=-1)
+                if stage + 1 in cls_stages:
+                    probs.append(last_probs)
+            bbox_pred = self._reg_forward(stage, x, rois, feats)
+            if stage == reg_stage - 1:
+                break
+            head = self.reg_head(stage)
+            labels = last_probs[:, :-1].argmax(dim=1)
+            refined = []
+            for img_id, meta in enumerate(batch_img_metas):
+                inds = rois[:, 0] == img_id
+                boxes = get_box_tensor(
+                    head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta))
+                refined.append(torch.cat([rois[inds, :1], boxes], dim=1))
+            rois = torch.cat(refined)
+        return rois, torch.stack(probs).mean(dim=0), bbox_pred
+
+    def predict_bbox(self, x: tuple[Tensor], batch_img_metas: list[dict],
+                     rpn_results_list: InstanceList, rcnn_test_cfg: ConfigType,
+                     rescale: bool = False) -> InstanceList:
+        """Detections per image: ``bboxes`` (m, 4), ``scores`` (m,), ``labels`` (m,)."""
+        proposals = [res.bboxes for res in rpn_results_list]
+        rois = bbox2roi(proposals)
+        reg_stage, cls_stages = self._test_stages(rcnn_test_cfg)
+        final_head = self.reg_head(reg_stage - 1)
+        if rois.shape[0] == 0:
+            return empty_instances(
+                batch_img_metas, rois.device, task_type="bbox",
+                box_type=final_head.predict_box_type, num_classes=final_head.num_classes,
+                score_per_cls=rcnn_test_cfg is None)
+        rois, probs, bbox_pred = self.infer_stages(
+            x, rois, batch_img_metas, reg_stage, cls_stages)
+        num_per_img = tuple(len(p) for p in proposals)
+        # mmdet's post-processing applies softmax; softmax(log p) == p for normalised p
+        logits = probs.clamp(min=1e-12).log()
+        return final_head.predict_by_feat(
+            rois=rois.split(num_per_img),
+            cls_scores=logits.split(num_per_img),
+            bbox_preds=bbox_pred.split(num_per_img),
+            batch_img_metas=batch_img_metas,
+            rcnn_test_cfg=rcnn_test_cfg,
+            rescale=rescale)
+
+    def predict_mask(self, *args, **kwargs):
+        """Masks are not part of Decoupled R-CNN."""
+        raise NotImplementedError("DecoupledRoIHead has no mask branch")
+
+    def forward(self, x: tuple[Tensor], rpn_results_list: InstanceList,
+                batch_data_samples: SampleList) -> tuple:
+        """Raw head outputs for all proposals (used by FLOP counting): probs and deltas."""
+        batch_img_metas = [sample.metainfo for sample in batch_data_samples]
+        rois = bbox2roi([res.bboxes for res in rpn_results_list])
+        reg_stage, cls_stages = self._test_stages(self.test_cfg)
+        _, probs, bbox_pred = self.infer_stages(x, rois, batch_img_metas, reg_stage, cls_stages)
+        return probs, bbox_pred

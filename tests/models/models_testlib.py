@@ -1,0 +1,104 @@
+"""Helpers for the model tests: tiny models from the real configs and generated batches.
+
+(A plain module, not ``conftest``, so that ``from models_testlib import ...`` cannot pick up
+another directory's conftest.)
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+from pathlib import Path
+
+import torch
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def load_cfg(rel_path: str, tiny: bool = True, dense: bool = False):
+    """The config ``configs/<rel_path>``, shrunk by the tiny setting unless ``tiny=False``.
+
+    ``dense=True`` restores the paper's proposal counts (nms_pre 2000, 1000 per set) in
+    training, so that an untrained RPN still yields positives on a 128-px image.
+    """
+    from decoupled_rcnn.tiny import make_tiny
+
+    cfg = copy.deepcopy(_parse(rel_path))
+    if tiny:
+        cfg = make_tiny(cfg)
+    if dense:
+        proposal = cfg.model.train_cfg.rpn_proposal
+        proposal.update(nms_pre=2000, max_per_img=1000)
+        if proposal.get("reg_nms") is not None:
+            proposal.reg_max_per_img = 1000
+    return cfg
+
+
+@functools.cache
+def _parse(rel_path: str):
+    from mmengine.config import Config
+
+    return Config.fromfile(str(CONFIGS / rel_path))
+
+
+def build_model(cfg, seed: int = 0):
+    """Build ``cfg.model`` with the plugin registered, weights initialised from ``seed``."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.logging import MMLogger
+
+    import decoupled_rcnn.models  # noqa: F401
+
+    register_all_modules()
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model
+
+
+def make_batch(num_imgs: int = 2, size: int = 128, num_gt: int = 3, num_classes: int = 80,
+               seed: int = 0, empty: tuple[int, ...] = ()):
+    """Random images and gt boxes as (inputs (N, 3, H, W), list of DetDataSample).
+
+    Args:
+        num_imgs: batch size.
+        size: image side (square, already a multiple of 32).
+        num_gt: objects per image.
+        num_classes: labels are drawn from ``range(num_classes)``.
+        seed: generator seed.
+        empty: indices of images without any ground truth.
+    """
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(num_imgs, 3, size, size, generator=gen)
+    samples = []
+    for i in range(num_imgs):
+        n = 0 if i in empty else num_gt
+        wh = torch.rand(n, 2, generator=gen) * size * 0.4 + size * 0.15
+        xy = torch.rand(n, 2, generator=gen) * (size - wh)
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
+            batch_input_shape=(size, size), scale_factor=(1.0, 1.0), img_id=i))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], dim=1),
+            labels=torch.randint(0, num_classes, (n,), generator=gen))
+        sample.ignored_instances = InstanceData(
+            bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+        samples.append(sample)
+    return inputs, samples
+
+
+def jitter(boxes: torch.Tensor, num: int, scale: float, gen: torch.Generator) -> torch.Tensor:
+    """``num`` boxes around each of ``boxes`` (m, 4), shifted by up to ``scale`` x size."""
+    wh = (boxes[:, 2:] - boxes[:, :2]).repeat(1, 2).repeat_interleave(num, 0)
+    noise = (torch.rand(len(boxes) * num, 4, generator=gen) * 2 - 1) * scale * wh
+    return boxes.repeat_interleave(num, 0) + noise
