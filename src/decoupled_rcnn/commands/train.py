@@ -1,0 +1,29 @@
+"""``decoupled-rcnn train``: train one composed config (the workflow's train rule uses it)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Train a composed mmengine config, resuming from its work dir's last good checkpoint."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="a config file (e.g. results/.../work/config.py)")
+    parser.add_argument("--checkpoint", required=True, help="where the final weights go")
+    parser.add_argument("--info", required=True, help="where the run's provenance JSON goes")
+    parser.add_argument("--work-dir", help="override the config's work_dir")
+    parser.add_argument("--launcher", default="none", choices=["none", "pytorch", "slurm"],
+                        help="distributed launcher (torchrun sets up 'pytorch')")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mmengine.config import Config
+
+    from decoupled_rcnn.runs import train_experiment
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    train_experiment(cfg, args.checkpoint, args.info)
+    return 0

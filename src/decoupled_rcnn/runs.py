@@ -1,0 +1,190 @@
+"""Training and evaluation runs: what the workflow's train and evaluate rules call.
+
+Training resumes from the newest checkpoint in its work dir that loads completely, so a run
+killed with SIGKILL continues where it stopped and never trusts a half-written file. Every
+output is written to a temporary name and renamed, with its provenance (config, commit,
+hardware, wall time) beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import platform
+import re
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_main_process
+
+import decoupled_rcnn  # noqa: F401  (checkpoint allow-list)
+from decoupled_rcnn.datasets.common import write_json_atomic
+
+__all__ = ["evaluate_experiment", "hardware", "last_good_checkpoint", "train_experiment"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def hardware() -> str:
+    """The device a run used, in words (GPU name, or CPU model and thread count)."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU {cpu}, {torch.get_num_threads()} threads"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = out.stdout.strip() or "unknown"
+    return commit + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _loads(path: Path) -> bool:
+    """Whether ``path`` is a complete checkpoint; a refused (unsafe) one raises instead."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise  # complete but refused: never skip it silently
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile):
+        return False  # truncated or unreadable: a run killed while saving
+    return isinstance(state, dict) and "state_dict" in state and "meta" in state
+
+
+def last_good_checkpoint(work_dir: Path) -> Path | None:
+    """The newest ``iter_*.pth`` / ``epoch_*.pth`` in ``work_dir`` that loads completely.
+
+    Broken files (a run killed while saving) are renamed to ``*.broken`` so that mmengine's
+    own ``last_checkpoint`` bookkeeping never points at them again.
+    """
+    def order(p: Path) -> int:
+        return int(re.findall(r"\d+", p.stem)[-1])
+
+    candidates = sorted([*work_dir.glob("iter_*.pth"), *work_dir.glob("epoch_*.pth")],
+                        key=order, reverse=True)
+    for path in candidates:
+        if _loads(path):
+            return path
+        path.rename(path.with_suffix(".pth.broken"))
+    return None
+
+
+def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> dict[str, Any]:
+    """Train ``cfg`` (resuming if its work dir has a usable checkpoint) and publish the result.
+
+    Args:
+        cfg: a composed config (:func:`decoupled_rcnn.experiment.compose_config`) with
+            ``work_dir`` set.
+        checkpoint: where the final weights go (state_dict and meta only).
+        info: where the run's provenance JSON goes.
+
+    Returns:
+        The provenance written to ``info``.
+    """
+    from mmengine.runner import Runner
+
+    work_dir = Path(cfg.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    resume_from = last_good_checkpoint(work_dir)
+    if resume_from is not None:
+        cfg.resume, cfg.load_from = True, str(resume_from)
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    wall = time.perf_counter() - start
+    if not is_main_process():
+        return {}
+
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+    model = runner.model.module if hasattr(runner.model, "module") else runner.model
+    torch.save({"state_dict": model.state_dict(),
+                "meta": {"iter": runner.iter, "epoch": runner.epoch}}, tmp)
+    os.replace(tmp, checkpoint)
+    provenance = {
+        "config": cfg.filename or "",
+        "work_dir": str(work_dir),
+        "iterations": runner.iter,
+        "wall_time_s": round(wall, 1),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "commit": git_commit(),
+        "hardware": hardware(),
+        "torch": torch.__version__,
+    }
+    write_json_atomic(provenance, info)
+    return provenance
+
+
+def _test_dataset_ann(cfg: Config) -> Path:
+    dataset = cfg.test_dataloader.dataset
+    ann = Path(dataset.ann_file)
+    return ann if ann.is_absolute() else Path(dataset.data_root) / ann
+
+
+def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | Path,
+                        *, server_only: bool = False) -> dict[str, Any]:
+    """Run the test split through a trained model and write box metrics (or a server zip).
+
+    Args:
+        cfg: the composed config with the test setting's overrides merged.
+        checkpoint: weights written by :func:`train_experiment`.
+        metrics_out: the metrics JSON (AP, AP50 ... APl as fractions, plus provenance).
+        server_only: the split has no public labels (COCO test-dev): write the detections
+            JSON and the zip the evaluation server accepts, and no metric values.
+
+    Returns:
+        What was written to ``metrics_out``.
+    """
+    from mmengine.runner import Runner
+
+    from decoupled_rcnn.evaluation import coco_box_metrics
+
+    metrics_out = Path(metrics_out)
+    prefix = metrics_out.with_name(metrics_out.stem + "_detections")
+    cfg.test_evaluator = ConfigDict(type="CocoMetric", metric="bbox", format_only=True,
+                                    outfile_prefix=str(prefix),
+                                    ann_file=str(_test_dataset_ann(cfg)))
+    cfg.load_from = str(checkpoint)
+    cfg.resume = False
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+    wall = time.perf_counter() - start
+    dets = Path(f"{prefix}.bbox.json")
+    num_images = len(runner.test_dataloader.dataset)
+    result: dict[str, Any] = {
+        "status": "ok",
+        "detections": str(dets),
+        "provenance": {"checkpoint": str(checkpoint), "test_wall_time_s": round(wall, 1),
+                       "images": num_images, "commit": git_commit(), "hardware": hardware()},
+    }
+    if server_only:
+        archive = dets.with_suffix(".zip")
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(dets, arcname=f"detections_test-dev2017_{metrics_out.parent.name}"
+                                   "_results.json")
+        result.update(submission=str(archive), metrics={},
+                      note="COCO test-dev has no public labels: submit the zip to the "
+                           "COCO detection evaluation server (codalab), bbox track.")
+    else:
+        result["metrics"] = coco_box_metrics(_test_dataset_ann(cfg), dets)
+    write_json_atomic(result, metrics_out)
+    return result

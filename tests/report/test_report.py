@@ -1,0 +1,177 @@
+"""The HTML report rendered from fixed metrics files, read back with html.parser."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from decoupled_rcnn.figures import make_figures
+from decoupled_rcnn.manifest import load_manifest
+from decoupled_rcnn.report import COCO_SUBMIT_URL, render_report
+from decoupled_rcnn.tables import build_cells, load_results
+
+METRICS = Path(__file__).parents[1] / "data" / "metrics"
+
+
+class _ReportParser(HTMLParser):
+    """Collects table cells (by data-table/row/column), provenance rows, links and images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, str, str], dict] = {}
+        self.experiments: dict[str, dict] = {}
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self._cell: dict | None = None
+        self._span: str | None = None
+        self._exp: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "td" and "data-column" in a:
+            self._cell = {"status": a["data-status"], "text": ""}
+            self.cells[(a["data-table"], a["data-row"], a["data-column"])] = self._cell
+        elif tag == "tr" and a.get("id", "").startswith("exp-"):
+            self._exp = {"status": a["data-status"], "text": "", "links": []}
+            self.experiments[a["data-experiment"]] = self._exp
+        elif tag == "span" and self._cell is not None:
+            classes = (a.get("class") or "").split()
+            self._span = classes[0]
+            self._cell.setdefault(self._span, "")
+            self._cell[f"{self._span}_class"] = " ".join(classes[1:])
+        elif tag == "a":
+            self.links.append(a.get("href", ""))
+            if self._exp is not None:
+                self._exp["links"].append(a.get("href", ""))
+        elif tag == "img":
+            self.images.append(a["src"])
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+        elif tag == "span":
+            self._span = None
+        elif tag == "tr":
+            self._exp = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+            if self._span:
+                self._cell[self._span] += data.strip()
+        if self._exp is not None:
+            self._exp["text"] += data
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    manifest = load_manifest()
+    results = load_results(manifest, METRICS)
+    out = tmp_path_factory.mktemp("reports") / "index.html"
+    figures = make_figures(manifest, build_cells(manifest, results), out.parent / "figures",
+                           tables=["III", "VI"])
+    render_report(manifest, results, out, figures=figures,
+                  context={"workflow_config": "configs/workflow/default.yaml",
+                           "setting": "generated stand-in data: not comparable to the paper"})
+    parser = _ReportParser()
+    parser.feed(out.read_text(encoding="utf-8"))
+    return manifest, out, parser
+
+
+def test_every_table_cell_is_rendered(report):
+    manifest, _, parsed = report
+    expected = {(t.id, str(r.index), c.key)
+                for t in manifest.tables.values() for r in t.rows for c in t.columns}
+    assert set(parsed.cells) == expected
+
+
+def test_measured_cells_show_ours_paper_and_delta(report):
+    _, _, parsed = report
+    cell = parsed.cells[("III", "4", "AP")]
+    assert (cell["status"], cell["measured"], cell["paper"], cell["delta"]) == (
+        "ok", "55.2", "56.6", "-1.4")
+    assert cell["delta_class"] == "worse"
+    assert parsed.cells[("IV", "1", "AP90")]["measured"] == "20.3"  # the same run, Table IV
+    assert parsed.cells[("VII", "5", "AP90")]["delta"] == "-1.6"
+    speed = parsed.cells[("VII", "5", "s_per_img")]
+    assert (speed["measured"], speed["paper"], speed["delta"]) == ("0.250", "0.108", "+0.142")
+    assert speed["delta_class"] == ""  # hardware-dependent: not judged
+    stage = parsed.cells[("X", "1", "stage_1_1")]
+    assert (stage["measured"], stage["paper"], stage["delta"]) == ("38.1", "38.5", "-0.4")
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d+\.\d+", text)
+
+
+def test_missing_and_failed_show_as_such_not_as_numbers(report):
+    _, _, parsed = report
+    missing = parsed.cells[("III", "2", "AP")]
+    assert missing["status"] == "missing" and missing["badge"] == "missing"
+    assert "measured" not in missing and "delta" not in missing
+    assert _numbers(missing["text"]) == ["55.3"]  # only the paper's value
+    failed = parsed.cells[("II", "4", "AP")]
+    assert failed["status"] == "failed" and failed["badge"] == "failed"
+    assert _numbers(failed["text"]) == ["55.0"]
+    server = parsed.cells[("IX", "32", "AP")]
+    assert server["status"] == "server" and server["badge"] == "COCO server"
+    assert _numbers(server["text"]) == ["43.3"]
+    assert parsed.cells[("IX", "32", "gflops")]["measured"] == "337.40"
+    published = parsed.cells[("IX", "1", "AP")]
+    assert published["status"] == "published" and published["paper"] == "32.8"
+    assert "measured" not in published and "badge" not in published
+    assert parsed.cells[("IX", "1", "s_per_img")]["paper"] == "n/a"
+    undefined = parsed.cells[("VII", "2", "AP90")]
+    assert undefined["status"] == "undefined" and undefined["badge"] == "undefined"
+    assert _numbers(undefined["text"]) == ["17.7"]
+    untouched = [c for k, c in parsed.cells.items() if k[0] == "VIII"]
+    assert all(c["status"] == "missing" and "measured" not in c for c in untouched)
+
+
+def test_provenance_per_experiment(report):
+    manifest, out, parsed = report
+    assert set(parsed.experiments) == {e.id for e in manifest.unique_experiments()}
+    done = parsed.experiments["voc_r101_dec_reg085"]
+    assert done["status"] == "ok"
+    for text in ("III, IV, VII", "0123abc", "2-core CPU (test fixture)", "1:02:05",
+                 "synthetic stand-in for voc0712", "decoupled-rcnn_r101_fpn_1x_voc0712.py"):
+        assert text in done["text"], text
+    log = next(link for link in done["links"] if link.endswith("train.log"))
+    assert (out.parent / log).resolve() == (Path.cwd() / "results/voc_r101_dec_reg085/train.log")
+    failed = parsed.experiments["voc_r101_dec_reg070"]
+    assert failed["status"] == "failed" and "loss is NaN" in failed["text"]
+    assert parsed.experiments["voc_r50_faster"]["status"] == "missing"
+    # 2 of Table X's 6 stage pairs; test-dev NMS written but soft-NMS not yet
+    assert parsed.experiments["coco1x_r101_cascade_rcnn"]["status"] == "partial"
+    assert parsed.experiments["coco2x_r101_dec_c3"]["status"] == "partial"
+    assert "voc0712 (planned)" in parsed.experiments["voc_r50_faster"]["text"]
+
+
+def test_figures_and_test_dev_instructions(report):
+    _, out, parsed = report
+    assert len(parsed.images) == 4  # Table III (AP vs IoU, sweep) and Table VI (same)
+    assert all((out.parent / src).is_file() for src in parsed.images)
+    assert COCO_SUBMIT_URL in parsed.links
+    assert any(link.endswith("detections_test-dev2017_results.zip") for link in parsed.links)
+    html = out.read_text(encoding="utf-8")
+    assert "generated stand-in data: not comparable to the paper" in html
+    summary = "Training experiments (44, each run once):\nfailed 1, missing 39, ok 2, partial 2."
+    assert summary in html
+
+
+def test_report_command(tmp_path, capsys):
+    from decoupled_rcnn import cli
+
+    out = tmp_path / "reports" / "index.html"
+    assert cli.main(["report", "--results", str(METRICS), "--out", str(out),
+                     "--figures", str(tmp_path / "reports" / "figures"),
+                     "--context", "workflow_config=configs/workflow/default.yaml"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    parsed = _ReportParser()
+    parsed.feed(out.read_text(encoding="utf-8"))
+    assert parsed.cells[("III", "4", "AP")]["measured"] == "55.2"
+    assert len(parsed.images) == 10  # drawn because the folder was empty
+    assert "configs/workflow/default.yaml" in out.read_text(encoding="utf-8")
