@@ -5,7 +5,13 @@ they load under torch's ``weights_only=True`` default (see :mod:`decoupled_rcnn.
 Model modules are registered by ``custom_imports=dict(imports=['decoupled_rcnn.models'])``.
 """
 
-from decoupled_rcnn.checkpoint import install_checkpoint_safety
+import warnings
+
+# mmengine 0.10.7 imports pkg_resources (hence the pinned setuptools < 81); its deprecation
+# notice says nothing actionable to a user of this package.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+from decoupled_rcnn.checkpoint import install_checkpoint_safety  # noqa: E402
 
 __version__ = "0.1.0"
 
