@@ -18,8 +18,8 @@ from typing import Any
 from decoupled_rcnn.experiment import REPO_ROOT, DataSpec, ShortSchedule, compose_config
 from decoupled_rcnn.manifest import Manifest, load_manifest
 
-__all__ = ["data_spec", "experiment_config", "log_to", "make_report", "make_tables",
-           "prepare_data", "run_evaluation", "run_training"]
+__all__ = ["benchmark_experiments", "data_spec", "experiment_config", "log_to", "make_report",
+           "make_tables", "prepare_data", "run_benchmark", "run_evaluation", "run_training"]
 
 SYNTHETIC = "synthetic"
 
@@ -158,6 +158,40 @@ def run_evaluation(wcfg: Mapping[str, Any], experiment_id: str, test_id: str,
         wall_time_s=trained["wall_time_s"], train_hardware=trained["hardware"],
         log=str(Path(train_info).with_name("train.log")))
     write_json_atomic(result, metrics)
+
+
+def benchmark_experiments(manifest: Manifest, tables: list[str]) -> list[str]:
+    """Experiments of ``tables`` whose rows report speed, FLOPs or parameters."""
+    found: dict[str, None] = {}
+    for tid in tables:
+        table = manifest.tables[tid]
+        if any(manifest.metrics[c.metric].kind == "benchmark" for c in table.columns):
+            found.update(dict.fromkeys(r.experiment for r in table.rows if r.experiment))
+    return list(found)
+
+
+def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
+                  per_experiment: Mapping[str, str | Path]) -> None:
+    """Time every experiment's network in one process, interleaved (``decoupled-rcnn bench``).
+
+    The first Faster R-CNN experiment is the baseline of the ratios. Writes the whole result
+    (hardware named in its header) to ``summary`` and each experiment's numbers beside its
+    metrics, where the tables read them.
+    """
+    from decoupled_rcnn.benchmark import benchmark, write_benchmark_json
+
+    manifest = _manifest(wcfg)
+    specs = [dict(name=e, config=manifest.experiments[e].config,
+                  overrides=dict(manifest.experiments[e].overrides)) for e in per_experiment]
+    baselines = [e for e in per_experiment if manifest.experiments[e].model == "faster_rcnn"]
+    bench = wcfg["benchmark"]
+    result = benchmark(specs, size=tuple(bench["size"]), tiny=wcfg["model"]["tiny"],
+                       repeats=bench["repeats"], warmup=bench["warmup"], device=bench["device"],
+                       threads=bench["threads"], flops=bench["flops"],
+                       baseline=baselines[0] if baselines else None)
+    write_benchmark_json(result, summary)
+    for experiment, path in per_experiment.items():
+        write_benchmark_json(result, path, entry=experiment)
 
 
 def make_tables(wcfg: Mapping[str, Any], out_dir: str | Path) -> None:

@@ -2,6 +2,7 @@ rule report:
     input:
         tables=expand(TABLE_CSV, table=config["tables"]),
         metrics=all_metrics,
+        benchmarks=all_benchmarks,
     output:
         html=report(REPORT, caption="../report/index.rst", category="Report"),
     params:

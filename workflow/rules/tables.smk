@@ -1,6 +1,7 @@
 rule tables:
     input:
         metrics=all_metrics,
+        benchmarks=all_benchmarks,
     output:
         tables=report(
             expand(TABLE_CSV, table=config["tables"]),
