@@ -115,20 +115,26 @@ def save(fig: Figure, out: str | Path) -> Path:
     return out
 
 
-def make_figures(manifest: Manifest, cells: pd.DataFrame, out_dir: str | Path,
-                 tables: list[str] | None = None) -> dict[str, Path]:
-    """Draw every figure for ``tables`` (default all); returns name -> PNG path.
-
-    Names are ``table_<ID>_ap_vs_iou`` and ``table_<ID>_sweep``.
-    """
-    out_dir = Path(out_dir)
-    figures: dict[str, Path] = {}
+def figure_names(manifest: Manifest, tables: list[str] | None = None) -> list[str]:
+    """The figures ``tables`` get: ``table_<ID>_ap_vs_iou`` (at least three AP_t columns) and
+    ``table_<ID>_sweep`` (tables that sweep a setting along their rows)."""
+    names = []
     for tid in tables or list(manifest.tables):
         table = manifest.tables[tid]
         if len(iou_columns(table)) >= 3:
-            name = f"table_{tid}_ap_vs_iou"
-            figures[name] = save(ap_vs_iou_figure(manifest, tid, cells), out_dir / f"{name}.png")
+            names.append(f"table_{tid}_ap_vs_iou")
         if table.sweep is not None:
-            name = f"table_{tid}_sweep"
-            figures[name] = save(sweep_figure(manifest, tid, cells), out_dir / f"{name}.png")
+            names.append(f"table_{tid}_sweep")
+    return names
+
+
+def make_figures(manifest: Manifest, cells: pd.DataFrame, out_dir: str | Path,
+                 tables: list[str] | None = None) -> dict[str, Path]:
+    """Draw every figure of :func:`figure_names`; returns name -> PNG path."""
+    out_dir = Path(out_dir)
+    figures: dict[str, Path] = {}
+    for name in figure_names(manifest, tables):
+        tid, kind = name.removeprefix("table_").split("_", 1)
+        draw = ap_vs_iou_figure if kind == "ap_vs_iou" else sweep_figure
+        figures[name] = save(draw(manifest, tid, cells), out_dir / f"{name}.png")
     return figures

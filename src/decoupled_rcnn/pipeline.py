@@ -18,8 +18,9 @@ from typing import Any
 from decoupled_rcnn.experiment import REPO_ROOT, DataSpec, ShortSchedule, compose_config
 from decoupled_rcnn.manifest import Manifest, load_manifest
 
-__all__ = ["benchmark_experiments", "data_spec", "experiment_config", "log_to", "make_report",
-           "make_tables", "prepare_data", "run_benchmark", "run_evaluation", "run_training"]
+__all__ = ["benchmark_experiments", "data_spec", "experiment_config", "log_to",
+           "make_figure_files", "make_report", "make_tables", "prepare_data", "run_benchmark",
+           "run_evaluation", "run_training"]
 
 SYNTHETIC = "synthetic"
 
@@ -203,16 +204,24 @@ def make_tables(wcfg: Mapping[str, Any], out_dir: str | Path) -> None:
     write_tables(manifest, results, out_dir, wcfg["tables"])
 
 
-def make_report(wcfg: Mapping[str, Any], out: str | Path, figures_dir: str | Path) -> None:
-    """Figures and ``index.html`` for the tables, measured beside the paper."""
+def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
+                      out_dir: str | Path) -> None:
+    """AP-vs-IoU and sweep figures (measured beside the paper) from the tables' cells."""
+    import pandas as pd
+
     from decoupled_rcnn.figures import make_figures
+
+    make_figures(_manifest(wcfg), pd.read_csv(cells_csv), out_dir, wcfg["tables"])
+
+
+def make_report(wcfg: Mapping[str, Any], out: str | Path, figures: list[str | Path]) -> None:
+    """``index.html``: every table measured beside the paper, the figures, provenance."""
     from decoupled_rcnn.report import render_report
-    from decoupled_rcnn.tables import build_cells, load_results
+    from decoupled_rcnn.tables import load_results
 
     manifest = _manifest(wcfg)
     results = load_results(manifest, Path(wcfg["results_dir"]) / "experiments")
-    figures = make_figures(manifest, build_cells(manifest, results), figures_dir,
-                           wcfg["tables"])
+    figures = {Path(f).stem: Path(f) for f in figures}
     setting = ("generated stand-in data and the tiny model setting: the pipeline's numbers, "
                "not comparable to the paper's" if wcfg["data"]["source"] == SYNTHETIC
                else "the paper's datasets")

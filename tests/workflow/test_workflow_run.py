@@ -44,8 +44,8 @@ def finished_run(tmp_path_factory):
 
 def test_subset_runs_to_a_report(finished_run):
     workdir, _, result = finished_run
-    # prepare_data, 2 x train, 2 x evaluate, tables, report, all
-    assert "8 of 8 steps (100%) done" in result.stderr
+    # prepare_data, 2 x train, 2 x evaluate, tables, figures, report, all
+    assert "9 of 9 steps (100%) done" in result.stderr
     results = workdir / "results" / "experiments"
     assert sorted(p.name for p in results.iterdir()) == sorted(TABLE_V)
     for exp in TABLE_V:
@@ -59,6 +59,9 @@ def test_subset_runs_to_a_report(finished_run):
     assert "58.7" in table  # the paper's AP for NMS_reg 0.85, beside ours
     html = (workdir / "reports" / "index.html").read_text()
     assert "Table V" in html or "TABLE V" in html
+    figure = workdir / "reports" / "figures" / "table_V_ap_vs_iou.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "figures/table_V_ap_vs_iou.png" in html
 
 
 def test_touching_nothing_reruns_nothing(finished_run):

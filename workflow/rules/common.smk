@@ -1,6 +1,7 @@
 # Shared names: the manifest, the experiments and evaluations the chosen tables need, paths.
 from pathlib import Path
 
+from decoupled_rcnn.figures import figure_names
 from decoupled_rcnn.manifest import load_manifest
 from decoupled_rcnn.pipeline import benchmark_experiments
 
@@ -18,7 +19,10 @@ METRICS = f"{EXP_DIR}/{{test}}/metrics.json"
 BENCHMARK = f"{EXP_DIR}/benchmark.json"
 BENCH_SUMMARY = f"{RESULTS}/benchmark/benchmark.json"
 TABLE_CSV = f"{RESULTS}/tables/table_{{table}}.csv"
+CELLS_CSV = f"{RESULTS}/tables/cells.csv"
 REPORT = config["report"]
+FIGURE = str(Path(REPORT).parent / "figures" / "{name}.png")
+FIGURES = figure_names(MANIFEST, config["tables"])
 # The pinned software (documentation for --lint). Note: one conda/pip call cannot build
 # mmcv's ops against torch; run the workflow from the project's .venv (make setup).
 CONDA_ENV = "../../environment.yml"

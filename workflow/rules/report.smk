@@ -3,10 +3,9 @@ rule report:
         tables=expand(TABLE_CSV, table=config["tables"]),
         metrics=all_metrics,
         benchmarks=all_benchmarks,
+        figures=expand(FIGURE, name=FIGURES),
     output:
         html=report(REPORT, caption="../report/index.rst", category="Report"),
-    params:
-        figures_dir=str(Path(REPORT).parent / "figures"),
     conda:
         CONDA_ENV
     log:

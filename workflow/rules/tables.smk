@@ -8,6 +8,7 @@ rule tables:
             caption="../report/tables.rst",
             category="Tables",
         ),
+        cells=CELLS_CSV,
     params:
         out_dir=lambda wc, output: str(Path(output.tables[0]).parent),
     conda:
