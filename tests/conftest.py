@@ -72,6 +72,26 @@ def make_tiny_coco(root: Path, num_images: int = 6, size: int = 128, seed: int =
     return TinyCoco(root=root, ann_file=ann_file, img_prefix="images/", classes=TINY_CLASSES)
 
 
+#: Small fixed metrics files (some experiments measured, others missing or failed).
+FIXTURE_METRICS = Path(__file__).parent / "data" / "metrics"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    """The paper manifest (configs/paper/manifest.yaml)."""
+    from decoupled_rcnn.manifest import load_manifest
+
+    return load_manifest()
+
+
+@pytest.fixture(scope="module")
+def cells(manifest):
+    """Table cells built from the fixture metrics files."""
+    from decoupled_rcnn.tables import build_cells, load_results
+
+    return build_cells(manifest, load_results(manifest, FIXTURE_METRICS))
+
+
 @pytest.fixture(scope="session")
 def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> TinyCoco:
     """Six 128-px images with 1-3 objects each, two classes; shared by the session."""

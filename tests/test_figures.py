@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from decoupled_rcnn.figures import ap_vs_iou_figure, iou_columns, make_figures, save, sweep_figure
-from decoupled_rcnn.manifest import load_manifest
-from decoupled_rcnn.tables import build_cells, load_results
-
-METRICS = Path(__file__).parent / "data" / "metrics"
-
-
-@pytest.fixture(scope="module")
-def manifest():
-    return load_manifest()
-
-
-@pytest.fixture(scope="module")
-def cells(manifest):
-    return build_cells(manifest, load_results(manifest, METRICS))
 
 
 def test_which_tables_get_which_figures(manifest, cells, tmp_path):

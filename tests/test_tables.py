@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from decoupled_rcnn.manifest import load_manifest
 from decoupled_rcnn.tables import (
     build_cells,
     build_table,
@@ -21,16 +20,6 @@ from decoupled_rcnn.tables import (
 )
 
 METRICS = Path(__file__).parent / "data" / "metrics"
-
-
-@pytest.fixture(scope="module")
-def manifest():
-    return load_manifest()
-
-
-@pytest.fixture(scope="module")
-def cells(manifest):
-    return build_cells(manifest, load_results(manifest, METRICS))
 
 
 def _cell(cells: pd.DataFrame, table: str, row: int, column: str) -> pd.Series:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import platform
 import re
 import subprocess
 import time
@@ -31,18 +30,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def hardware() -> str:
-    """The device a run used, in words (GPU name, or CPU model and thread count)."""
+    """The device a run used, in words (GPUs, or the CPU model and torch's thread count)."""
+    from decoupled_rcnn.benchmark import hardware_name
+
     if torch.cuda.is_available():
-        return f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU {cpu}, {torch.get_num_threads()} threads"
+        return f"{torch.cuda.device_count()}x {hardware_name(torch.device('cuda'))}"
+    return f"{hardware_name(torch.device('cpu'))}, {torch.get_num_threads()} torch threads"
 
 
 def git_commit() -> str:

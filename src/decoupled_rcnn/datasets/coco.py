@@ -14,14 +14,13 @@ numbers, an unknown category id or an annotation of an unknown image is **reject
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from decoupled_rcnn.datasets.common import DatasetError, load_json
+from decoupled_rcnn.datasets.common import DatasetError, is_finite_number, load_json
 
 __all__ = [
     "COCO_SPLITS",
@@ -104,9 +103,6 @@ def box_is_degenerate(bbox: Sequence[float], width: float, height: float) -> boo
     return w < 1 or h < 1 or inter_w <= 0 or inter_h <= 0
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
 
 class _ImageFinder:
     """Checks image existence with one ``listdir`` per folder instead of one stat per file."""
@@ -139,7 +135,7 @@ def _check_images(images: list, ann_file: Path, img_dir: Path, check_files: bool
     for index, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
             raise DatasetError(ann_file, f"images[{index}] lacks 'id' or 'file_name'")
-        if not (_is_number(img.get("width")) and _is_number(img.get("height"))) or min(
+        if not (is_finite_number(img.get("width")) and is_finite_number(img.get("height"))) or min(
             img["width"], img["height"]
         ) <= 0:
             raise DatasetError(ann_file, f"image id {img['id']} has no positive width/height")
@@ -220,7 +216,7 @@ def check_coco_json(
                 ann_file, f"annotation {ann_id} has unknown category id {ann.get('category_id')!r}"
             )
         bbox = ann.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_number, bbox))):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_finite_number, bbox))):
             raise DatasetError(ann_file, f"annotation {ann_id} bbox is not [x, y, w, h] numbers")
         if box_is_degenerate(bbox, img["width"], img["height"]):
             dropped += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -16,7 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DatasetError", "atomic_directory", "load_json", "write_json_atomic"]
+__all__ = ["DatasetError", "atomic_directory", "is_finite_number", "load_json",
+           "write_json_atomic"]
+
+
+def is_finite_number(value: Any) -> bool:
+    """A real int or float (not a bool), finite: what a json box coordinate or score must be."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class DatasetError(ValueError):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from decoupled_rcnn.datasets.common import DatasetError, load_json, write_json_atomic
+from decoupled_rcnn.datasets.common import (
+    DatasetError,
+    is_finite_number,
+    load_json,
+    write_json_atomic,
+)
 
 __all__ = ["METRIC_KEYS", "coco_box_metrics", "evaluate_detections_file"]
 
@@ -41,9 +45,6 @@ _METRICS: dict[str, tuple[float | None, str]] = {
 METRIC_KEYS: tuple[str, ...] = tuple(_METRICS)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
 
 def _check_detections(dets: Any, source: Path | None, gt_doc: dict) -> list[dict]:
     if not isinstance(dets, list):
@@ -55,9 +56,9 @@ def _check_detections(dets: Any, source: Path | None, gt_doc: dict) -> list[dict
         if not isinstance(det, dict):
             raise DatasetError(source, f"detection {index} is not an object")
         bbox = det.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_number, bbox))):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_finite_number, bbox))):
             raise DatasetError(source, f"detection {index} bbox is not [x, y, w, h] numbers")
-        if not _is_number(det.get("score")):
+        if not is_finite_number(det.get("score")):
             raise DatasetError(source, f"detection {index} has no numeric score")
         if det.get("image_id") not in img_ids:
             raise DatasetError(
@@ -84,7 +85,7 @@ def _check_ground_truth(doc: Any, source: Path | None) -> dict:
         if not isinstance(ann, dict) or not {"image_id", "category_id", "bbox"} <= ann.keys():
             raise DatasetError(source, f"annotation {index} lacks image_id/category_id/bbox")
         bbox = ann["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_number, bbox))):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_finite_number, bbox))):
             raise DatasetError(source, f"annotation {index} bbox is not [x, y, w, h] numbers")
         # COCOeval needs these; a bbox-only json may omit them.
         w, h = ann["bbox"][2:]
