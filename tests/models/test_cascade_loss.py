@@ -77,10 +77,10 @@ def test_next_stage_inputs_are_previous_stage_decoded_outputs(cascade, monkeypat
     assert [s[0] for s in sampled] == [0, 1, 2]
     for stage, sampling_results, bbox_pred, (candidates, forced) in calls:
         head = roi_head.reg_head(stage)
-        preds = bbox_pred.split([len(r.priors) for r in sampling_results])
+        preds = bbox_pred.split([len(r.pos_priors) for r in sampling_results])
         for res, pred, cand, n_forced in zip(sampling_results, preds, candidates, forced):
             n_pos = len(res.pos_priors)
-            deltas = pred[:n_pos]
+            deltas = pred
             if not head.reg_class_agnostic:
                 deltas = deltas.view(n_pos, -1, 4)[torch.arange(n_pos), res.pos_gt_labels]
             decoded = head.bbox_coder.decode(res.pos_priors, deltas, max_shape=(128, 128))
@@ -168,3 +168,39 @@ def test_table10_classifier_stages_train_on_regressed_cls_samples(monkeypatch):
         assert sampled[stage + 1][1] is out
     iou_thrs = [a.pos_iou_thr for a in roi_head.cls_assigners]
     assert iou_thrs == [0.5, 0.6, 0.7]
+
+
+@pytest.mark.parametrize("num_gt", [3, 0])
+def test_skipping_zero_weight_samples_changes_no_loss_and_no_gradient(cascade, num_gt):
+    """The regressors run on positives only; the zero-weight padding never mattered."""
+    _, model = cascade
+    roi_head = model.roi_head
+    assert all(roi_head._skips_padding(k) for k in range(roi_head.num_stages))
+    runs = []
+    for skip in (True, False):
+        roi_head.skip_zero_weight_samples = skip
+        model.zero_grad()
+        losses = _loss(model, seed=0, num_imgs=2, num_gt=num_gt)
+        total, _ = model.parse_losses(losses)
+        total.backward()
+        grads = {n: p.grad.clone() for n, p in roi_head.reg_heads.named_parameters()
+                 if p.grad is not None}
+        runs.append((losses, grads))
+    roi_head.skip_zero_weight_samples = True
+    (skipped, grads_skipped), (full, grads_full) = runs
+    assert skipped.keys() == full.keys()
+    for key in skipped:
+        for a, b in zip(_as_list(skipped[key]), _as_list(full[key]), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7, msg=key)
+    assert grads_skipped.keys() == grads_full.keys() and grads_full
+    for name in grads_full:
+        torch.testing.assert_close(grads_skipped[name], grads_full[name], rtol=1e-4, atol=1e-7,
+                                   msg=name)
+    if num_gt:
+        assert skipped["s0.num_pos_reg"] < skipped["s0.num_reg"]  # there was padding to skip
+
+
+def test_batchnorm_regressors_see_every_sample():
+    cfg = load_cfg("decoupled_rcnn/decoupled-rcnn-doublehead_r50_fpn_1x_coco.py", dense=True)
+    model = build_model(cfg)
+    assert not model.roi_head._skips_padding(0)

@@ -84,6 +84,12 @@ class DecoupledRoIHead(BaseRoIHead):
         cls_stage_loss_weights: weights of the classifiers' losses; default 1 each.
         reg_roi_scale_factor: enlarge the RoIs of the regressor's features (Double-Head uses
             1.3); ``None`` keeps them.
+        skip_zero_weight_samples: in training, run the regressors only on the samples with
+            box weight (positives). The zero-weight padding of positive-only sampling adds
+            nothing to the L1 loss, which keeps its normaliser (every sample of the fixed-size
+            mini-batch), so losses and gradients are unchanged. Regressors with BatchNorm (the
+            Double-Head branch) always see every sample, as their batch statistics would
+            otherwise change.
         train_cfg: ``cls`` and ``reg`` (each ``assigner``, ``sampler``, ``pos_weight``),
             ``stage_iou_thrs`` (per-stage IoU, or None to keep the assigners' 0.5) and
             ``share_samples``.
@@ -101,6 +107,7 @@ class DecoupledRoIHead(BaseRoIHead):
                  cascade_cls: bool = False,
                  cls_stage_loss_weights: Sequence[float] | None = None,
                  reg_roi_scale_factor: float | None = None,
+                 skip_zero_weight_samples: bool = True,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -115,6 +122,7 @@ class DecoupledRoIHead(BaseRoIHead):
         assert len(self.cls_stage_loss_weights) == self.num_cls_stages
         assert not (share_fcs and cascade_cls), "shared FCs are a single-classifier variant"
         self.reg_roi_scale_factor = reg_roi_scale_factor
+        self.skip_zero_weight_samples = skip_zero_weight_samples
         self._cls_head_cfg = cls_head
         self._reg_head_cfg = reg_head
         super().__init__(
@@ -187,6 +195,11 @@ class DecoupledRoIHead(BaseRoIHead):
             return self.cls_heads[0] if stage == 0 else self.reg_heads[stage - 1]
         return self.reg_heads[stage]
 
+    def _skips_padding(self, stage: int) -> bool:
+        """Whether regressor ``stage`` is trained on its weighted samples only."""
+        return self.skip_zero_weight_samples and not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.reg_head(stage).modules())
+
     # ------------------------------------------------------------------ forward pieces
     def _roi_feats(self, x: tuple[Tensor], rois: Tensor, scale: float | None = None) -> Tensor:
         """RoI features of shape (n, C, 7, 7) for ``rois`` of shape (n, 5)."""
@@ -239,14 +252,15 @@ class DecoupledRoIHead(BaseRoIHead):
         ]
 
     def refine_reg_samples(self, stage: int, sampling_results: list[SamplingResult],
-                           bbox_pred: Tensor, batch_img_metas: list[dict]
+                           pos_bbox_pred: Tensor, batch_img_metas: list[dict]
                            ) -> tuple[InstanceList, list[int]]:
         """Eq. 7: the next stage's candidates from regressor ``stage``'s own samples.
 
         Args:
-            stage: regressor that produced ``bbox_pred``.
+            stage: regressor that produced ``pos_bbox_pred``.
             sampling_results: its samples, one per image (positives first).
-            bbox_pred: its deltas for all samples, (sum n_i, 4) or (sum n_i, 4 * classes).
+            pos_bbox_pred: its deltas for the positive samples of every image, concatenated,
+                (sum p_i, 4) or (sum p_i, 4 * classes).
             batch_img_metas: image metas (for clipping to the image).
 
         Returns:
@@ -255,13 +269,12 @@ class DecoupledRoIHead(BaseRoIHead):
             trailing candidates to force negative.
         """
         head = self.reg_head(stage)
-        preds = bbox_pred.split([len(res.priors) for res in sampling_results])
+        preds = pos_bbox_pred.split([len(res.pos_priors) for res in sampling_results])
         candidates, forced = [], []
         for res, pred, meta in zip(sampling_results, preds, batch_img_metas):
-            num_pos = len(res.pos_priors)
             keep = res.pos_is_gt == 0
             refined = head.regress_by_class(
-                res.pos_priors[keep], res.pos_gt_labels[keep], pred[:num_pos][keep], meta)
+                res.pos_priors[keep], res.pos_gt_labels[keep], pred[keep], meta)
             refined = get_box_tensor(refined).detach()
             candidates.append(InstanceData(priors=torch.cat([refined, res.neg_priors])))
             forced.append(len(res.neg_priors))
@@ -330,19 +343,32 @@ class DecoupledRoIHead(BaseRoIHead):
             reg_candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
             reg_sampling = self.sample_reg(0, reg_candidates, batch_gt, batch_gt_ignore)
         for stage in range(self.num_stages):
-            rois = bbox2roi([res.priors for res in reg_sampling])
-            bbox_pred = self._reg_forward(stage, x, rois)
             head = self.reg_head(stage)
-            targets = head.get_targets(reg_sampling, self.train_cfg.reg)
+            per_image = head.get_targets(reg_sampling, self.train_cfg.reg, concat=False)
+            num_pos = [len(res.pos_priors) for res in reg_sampling]  # shapes: no host sync
+            num_samples = sum(len(res.priors) for res in reg_sampling)
+            skip = self._skips_padding(stage)
+            if skip:  # positives come first in every image's samples and targets
+                rois = bbox2roi([res.pos_priors for res in reg_sampling])
+                targets = [torch.cat([t[:n] for t, n in zip(ts, num_pos)]) for ts in per_image]
+            else:
+                rois = bbox2roi([res.priors for res in reg_sampling])
+                targets = [torch.cat(ts) for ts in per_image]
+            bbox_pred = self._reg_forward(stage, x, rois)
             stage_losses = head.loss(None, bbox_pred, rois, *targets)
-            losses[f"s{stage}.loss_bbox"] = stage_losses["loss_bbox"] * self.reg_loss_weight
-            losses[f"s{stage}.num_pos_reg"] = torch.tensor(
-                float(sum(len(r.pos_inds) for r in reg_sampling)), device=device)
-            losses[f"s{stage}.num_reg"] = torch.tensor(float(len(rois)), device=device)
+            # mmdet averages over the rows it was given; the paper over the whole mini-batch
+            scale = len(rois) / max(num_samples, 1)
+            losses[f"s{stage}.loss_bbox"] = (
+                stage_losses["loss_bbox"] * scale * self.reg_loss_weight)
+            losses[f"s{stage}.num_pos_reg"] = torch.tensor(float(sum(num_pos)), device=device)
+            losses[f"s{stage}.num_reg"] = torch.tensor(float(num_samples), device=device)
             if stage < self.num_stages - 1:
+                pos_pred = bbox_pred if skip else torch.cat([
+                    p[:n] for p, n in zip(bbox_pred.split([len(r.priors) for r in reg_sampling]),
+                                          num_pos)])
                 with torch.no_grad():
                     candidates, forced = self.refine_reg_samples(
-                        stage, reg_sampling, bbox_pred, batch_img_metas)
+                        stage, reg_sampling, pos_pred, batch_img_metas)
                 reg_sampling = self.sample_reg(
                     stage + 1, candidates, batch_gt, batch_gt_ignore, forced)
         return losses
