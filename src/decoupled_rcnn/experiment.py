@@ -78,27 +78,24 @@ def set_num_classes(node: Any, num_classes: int) -> int:
     return count
 
 
-def _multiscale_range(pipeline: list) -> tuple[float, float] | None:
-    """The (min, max) shorter-side ratio of a multi-scale Resize step, relative to its max."""
+def _multiscale_low(pipeline: list) -> float | None:
+    """Smallest / largest shorter side of a multi-scale Resize step; None if single-scale."""
     for step in pipeline or []:
-        if step.get("type") == "RandomResize" and isinstance(step.get("scale"), list):
-            shorts = [min(s) for s in step["scale"]]
-            return min(shorts) / max(shorts), 1.0
-        if step.get("type") == "RandomChoiceResize":
-            shorts = [min(s) for s in step["scales"]]
-            return min(shorts) / max(shorts), 1.0
+        scales = (step.get("scale") if step.get("type") == "RandomResize"
+                  else step.get("scales") if step.get("type") == "RandomChoiceResize" else None)
+        if isinstance(scales, list):
+            shorts = [min(s) for s in scales]
+            return min(shorts) / max(shorts)
     return None
 
 
 def _use_dataset(cfg: Config, data: DataSpec) -> None:
     """Swap the config's dataloaders and evaluators for ``data``'s, keeping multi-scale."""
     fragment = Config.fromfile(DATASET_CONFIGS / f"{data.fragment}.py")
-    multiscale = _multiscale_range(cfg.get("train_dataloader", {}).get("dataset", {})
-                                   .get("pipeline", []))
+    low = _multiscale_low(cfg.get("train_dataloader", {}).get("dataset", {}).get("pipeline", []))
     for key in _DATA_KEYS:
         cfg[key] = copy.deepcopy(fragment[key])
-    if multiscale is not None:  # multi-scale training is part of the variant (Table IX)
-        low, _ = multiscale
+    if low is not None:  # multi-scale training is part of the variant (Table IX)
         pipeline = cfg.train_dataloader.dataset.pipeline
         for i, step in enumerate(pipeline):
             if step["type"] == "Resize":
