@@ -27,12 +27,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from decoupled_rcnn.paths import REPO_ROOT
+
 #: Input image (C, H, W) of the paper's FLOPs counts ("a given size image of 1333x800").
 PAPER_INPUT_SHAPE: tuple[int, int, int] = (3, 800, 1333)
 #: Proposals fed to the RoI heads, as in MMDetection v2's ``forward_dummy``.
 PAPER_NUM_PROPOSALS: int = 1000
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def resolve_config_path(config: str | Path) -> Path:
@@ -56,7 +57,7 @@ def resolve_config_path(config: str | Path) -> Path:
         root = Path(importlib.import_module(package).__file__).parent / ".mim" / "configs"
         candidates = [root / rel]
     else:
-        candidates = [Path(text), _REPO_ROOT / text]
+        candidates = [Path(text), REPO_ROOT / text]
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()

@@ -18,10 +18,10 @@ from typing import Any
 from mmengine.config import Config, ConfigDict
 
 from decoupled_rcnn.datasets.cfg_options import dataset_cfg_options
+from decoupled_rcnn.paths import REPO_ROOT
 
 __all__ = ["DataSpec", "ShortSchedule", "compose_config", "set_num_classes"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DATASET_CONFIGS = REPO_ROOT / "configs" / "_base_" / "datasets"
 _DATA_KEYS = ("train_dataloader", "val_dataloader", "test_dataloader",
               "val_evaluator", "test_evaluator")

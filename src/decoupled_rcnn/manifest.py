@@ -22,7 +22,9 @@ from typing import Any
 
 import yaml
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "configs" / "paper" / "manifest.yaml"
+from decoupled_rcnn.paths import REPO_ROOT
+
+DEFAULT_MANIFEST = REPO_ROOT / "configs" / "paper" / "manifest.yaml"
 DEFAULT_TEST = "default"
 NOT_AVAILABLE = "n/a"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from decoupled_rcnn.experiment import REPO_ROOT, DataSpec, ShortSchedule, compose_config
+from decoupled_rcnn.experiment import DataSpec, ShortSchedule, compose_config
 from decoupled_rcnn.manifest import Manifest, load_manifest
+from decoupled_rcnn.paths import REPO_ROOT
 
 __all__ = ["benchmark_experiments", "data_spec", "experiment_config", "log_to",
            "make_figure_files", "make_report", "make_tables", "prepare_data", "run_benchmark",

@@ -23,10 +23,9 @@ from mmengine.dist import is_main_process
 
 import decoupled_rcnn  # noqa: F401  (checkpoint allow-list)
 from decoupled_rcnn.datasets.common import write_json_atomic
+from decoupled_rcnn.paths import REPO_ROOT
 
 __all__ = ["evaluate_experiment", "hardware", "last_good_checkpoint", "train_experiment"]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def hardware() -> str:
@@ -152,9 +151,9 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
 
     metrics_out = Path(metrics_out)
     prefix = metrics_out.with_name(metrics_out.stem + "_detections")
+    ann_file = _test_dataset_ann(cfg)
     cfg.test_evaluator = ConfigDict(type="CocoMetric", metric="bbox", format_only=True,
-                                    outfile_prefix=str(prefix),
-                                    ann_file=str(_test_dataset_ann(cfg)))
+                                    outfile_prefix=str(prefix), ann_file=str(ann_file))
     cfg.load_from = str(checkpoint)
     cfg.resume = False
     start = time.perf_counter()
@@ -178,6 +177,6 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
                       note="COCO test-dev has no public labels: submit the zip to the "
                            "COCO detection evaluation server (codalab), bbox track.")
     else:
-        result["metrics"] = coco_box_metrics(_test_dataset_ann(cfg), dets)
+        result["metrics"] = coco_box_metrics(ann_file, dets)
     write_json_atomic(result, metrics_out)
     return result

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from decoupled_rcnn.datasets.common import is_finite_number
 from decoupled_rcnn.manifest import DEFAULT_TEST, Evaluation, Manifest, Table
 
 OK, MISSING, FAILED, SERVER, PUBLISHED = "ok", "missing", "failed", "server", "published"
@@ -67,9 +68,8 @@ def _from_payload(payload: Mapping[str, Any], source: str = "") -> EvalResult:
     numbers = {}
     undefined = {key for key, value in metrics.items() if value is None}
     for key, value in metrics.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if math.isfinite(float(value)):
-                numbers[key] = float(value)
+        if is_finite_number(value):
+            numbers[key] = float(value)
     units = str(payload.get("units", "fraction"))
     result = EvalResult(status=FAILED if status != OK else OK, metrics=numbers,
                         provenance=dict(payload.get("provenance") or {}),
