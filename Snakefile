@@ -14,6 +14,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/benchmark.smk"
@@ -24,5 +25,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        REPORT,
-        expand(TABLE_CSV, table=config["tables"]),
+        config["report"],
+        all_tables(),

@@ -72,24 +72,23 @@ def make_tiny_coco(root: Path, num_images: int = 6, size: int = 128, seed: int =
     return TinyCoco(root=root, ann_file=ann_file, img_prefix="images/", classes=TINY_CLASSES)
 
 
-#: Small fixed metrics files (some experiments measured, others missing or failed).
-FIXTURE_METRICS = Path(__file__).parent / "data" / "metrics"
+from results_testlib import fixture_results  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")
 def manifest():
     """The paper manifest (configs/paper/manifest.yaml)."""
-    from decoupled_rcnn.manifest import load_manifest
+    from decoupled_rcnn.reproduction.manifest import load_manifest
 
     return load_manifest()
 
 
 @pytest.fixture(scope="module")
 def cells(manifest):
-    """Table cells built from the fixture metrics files."""
-    from decoupled_rcnn.tables import build_cells, load_results
+    """Table cells built from the fixture metrics files (seeds 0 and 1)."""
+    from decoupled_rcnn.reproduction.tables import build_cells, build_runs
 
-    return build_cells(manifest, load_results(manifest, FIXTURE_METRICS))
+    return build_cells(manifest, build_runs(manifest, fixture_results(), [0, 1]))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from mmengine.hub import get_config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import decoupled_rcnn  # noqa: F401  (installs the checkpoint allow-list)
+import decoupled_rcnn.models  # noqa: F401  (installs the checkpoint allow-list)
 from decoupled_rcnn.checkpoint import UnsafeCheckpointError, safe_checkpoint_globals
 
 
@@ -158,7 +158,7 @@ def test_fresh_process_loads_a_runner_checkpoint(trained_two_iters):
     import sys
 
     work_dir, _ = trained_two_iters
-    code = ("import decoupled_rcnn\n"
+    code = ("import decoupled_rcnn.models\n"
             "from mmengine.runner.checkpoint import CheckpointLoader\n"
             f"state = CheckpointLoader.load_checkpoint({str(work_dir / 'iter_2.pth')!r})\n"
             "print(state['meta']['iter'])\n")

@@ -1,8 +1,11 @@
 """Decoupled R-CNN: a sensitivity-specific two-stage detector as an MMDetection 3 plugin.
 
-Importing the package allow-lists the types that mmengine Runner checkpoints contain, so
-they load under torch's ``weights_only=True`` default (see :mod:`decoupled_rcnn.checkpoint`).
 Model modules are registered by ``custom_imports=dict(imports=['decoupled_rcnn.models'])``.
+Importing :mod:`decoupled_rcnn.models` (as every config of ours does) or
+:mod:`decoupled_rcnn.reproduction.runs` (what every training and evaluation runs through)
+allow-lists the types that mmengine Runner checkpoints contain, so they load under torch's
+``weights_only=True`` default (see :mod:`decoupled_rcnn.checkpoint`). The package root
+itself imports nothing heavy, so the workflow's DAG and ``--help`` stay fast.
 """
 
 import warnings
@@ -11,8 +14,4 @@ import warnings
 # notice says nothing actionable to a user of this package.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
-from decoupled_rcnn.checkpoint import install_checkpoint_safety  # noqa: E402
-
 __version__ = "0.1.0"
-
-install_checkpoint_safety()

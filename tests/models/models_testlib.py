@@ -22,7 +22,7 @@ def load_cfg(rel_path: str, tiny: bool = True, dense: bool = False):
     ``dense=True`` restores the paper's proposal counts (nms_pre 2000, 1000 per set) in
     training, so that an untrained RPN still yields positives on a 128-px image.
     """
-    from decoupled_rcnn.tiny import make_tiny
+    from decoupled_rcnn.embedded.tiny import make_tiny
 
     cfg = copy.deepcopy(_parse(rel_path))
     if tiny:

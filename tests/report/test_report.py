@@ -7,13 +7,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from results_testlib import FIXTURE_RESULTS, fixture_files, fixture_layout, fixture_results
 
-from decoupled_rcnn.figures import make_figures
-from decoupled_rcnn.manifest import load_manifest
 from decoupled_rcnn.report import COCO_SUBMIT_URL, render_report
-from decoupled_rcnn.tables import build_cells, load_results
-
-METRICS = Path(__file__).parents[1] / "data" / "metrics"
+from decoupled_rcnn.reproduction.claims import evaluate_claims
+from decoupled_rcnn.reproduction.figures import make_figures
+from decoupled_rcnn.reproduction.manifest import load_manifest
+from decoupled_rcnn.reproduction.tables import build_cells, build_runs, read_provenance
 
 
 class _ReportParser(HTMLParser):
@@ -69,11 +69,14 @@ class _ReportParser(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     manifest = load_manifest()
-    results = load_results(manifest, METRICS)
+    runs = build_runs(manifest, fixture_results(), [0, 1])
+    cells = build_cells(manifest, runs)
     out = tmp_path_factory.mktemp("reports") / "index.html"
-    figures = make_figures(manifest, build_cells(manifest, results), out.parent / "figures",
-                           tables=["III", "VI"])
-    render_report(manifest, results, out, figures=figures,
+    figures = make_figures(manifest, cells, out.parent / "figures", tables=["III", "VI"])
+    metrics, _ = fixture_files()
+    render_report(manifest, cells, out, runs=runs, claims=evaluate_claims(manifest, runs),
+                  provenance=read_provenance(fixture_layout(), metrics), figures=figures,
+                  seeds=[0, 1],
                   context={"workflow_config": "configs/workflow/default.yaml",
                            "setting": "generated stand-in data: not comparable to the paper"})
     parser = _ReportParser()
@@ -90,15 +93,16 @@ def test_every_table_cell_is_rendered(report):
 
 def test_measured_cells_show_ours_paper_and_delta(report):
     _, _, parsed = report
-    cell = parsed.cells[("III", "4", "AP")]
+    cell = parsed.cells[("III", "4", "AP")]  # seeds 0 and 1: 55.2 and 56.2
     assert (cell["status"], cell["measured"], cell["paper"], cell["delta"]) == (
-        "ok", "55.2", "56.6", "-1.4")
-    assert cell["delta_class"] == "worse"
-    assert parsed.cells[("IV", "1", "AP90")]["measured"] == "20.3"  # the same run, Table IV
-    assert parsed.cells[("VII", "5", "AP90")]["delta"] == "-1.6"
+        "ok", "55.7", "56.6", "-0.9")
+    assert cell["spread"] == "± 0.7 (n=2)"
+    assert cell["delta_class"] == "kind-paper worse"
+    assert parsed.cells[("IV", "1", "AP90")]["measured"] == "20.8"  # the same run, Table IV
+    assert parsed.cells[("VII", "5", "AP90")]["delta"] == "-1.1"
     speed = parsed.cells[("VII", "5", "s_per_img")]
     assert (speed["measured"], speed["paper"], speed["delta"]) == ("0.250", "0.108", "+0.142")
-    assert speed["delta_class"] == ""  # hardware-dependent: not judged
+    assert speed["delta_class"] == "kind-paper"  # hardware-dependent: not judged
     stage = parsed.cells[("X", "1", "stage_1_1")]
     assert (stage["measured"], stage["paper"], stage["delta"]) == ("38.1", "38.5", "-0.4")
 
@@ -135,7 +139,7 @@ def test_provenance_per_experiment(report):
     manifest, out, parsed = report
     assert set(parsed.experiments) == {e.id for e in manifest.unique_experiments()}
     done = parsed.experiments["voc_r101_dec_reg085"]
-    assert done["status"] == "ok"
+    assert done["status"] == "ok" and "default: ok (2 seeds)" in done["text"]
     for text in ("III, IV, VII", "0123abc", "2-core CPU (test fixture)", "1:02:05",
                  "synthetic stand-in for voc0712", "decoupled-rcnn_r101_fpn_1x_voc0712.py"):
         assert text in done["text"], text
@@ -158,20 +162,54 @@ def test_figures_and_test_dev_instructions(report):
     assert any(link.endswith("detections_test-dev2017_results.zip") for link in parsed.links)
     html = out.read_text(encoding="utf-8")
     assert "generated stand-in data: not comparable to the paper" in html
-    summary = "Training experiments (44, each run once):\nfailed 1, missing 39, ok 2, partial 2."
+    summary = ("Training experiments (44, each run once per seed):\n"
+               "failed 1, missing 39, ok 2, partial 2.")
     assert summary in html
 
 
-def test_report_command(tmp_path, capsys):
-    from decoupled_rcnn import cli
+def test_claims_table_opens_the_report(report):
+    _, out, _ = report
+    html = out.read_text(encoding="utf-8")
+    assert html.index('id="claims"') < html.index('id="table-I"')
+    assert 'data-claim="t4_three_stages_beat_one" data-verdict="missing"' in html
+    assert "Rule: " in html
 
-    out = tmp_path / "reports" / "index.html"
-    assert cli.main(["report", "--results", str(METRICS), "--out", str(out),
-                     "--figures", str(tmp_path / "reports" / "figures"),
-                     "--context", "workflow_config=configs/workflow/default.yaml"]) == 0
-    assert capsys.readouterr().out.strip() == str(out)
+
+def test_report_shows_only_the_selected_tables_and_shapes(tmp_path):
+    manifest = load_manifest()
+    runs = build_runs(manifest, fixture_results(), [0, 1], ["III", "VII"])
+    cells = build_cells(manifest, runs)
+    out = render_report(manifest, cells, tmp_path / "index.html", tables=["VII"],
+                        context={"synthetic": True})
     parsed = _ReportParser()
     parsed.feed(out.read_text(encoding="utf-8"))
-    assert parsed.cells[("III", "4", "AP")]["measured"] == "55.2"
-    assert len(parsed.images) == 10  # drawn because the folder was empty
-    assert "configs/workflow/default.yaml" in out.read_text(encoding="utf-8")
+    assert {k[0] for k in parsed.cells} == {"VII"}
+    # Row 5 (R101 Decoupled) vs the baseline row 1 (R50 FPN, not measured): no shape shown.
+    assert "delta" not in parsed.cells[("VII", "5", "AP")]
+    assert 'id="table-III"' not in out.read_text(encoding="utf-8")
+
+
+def test_report_command(tmp_path, capsys):
+    import shutil
+
+    from decoupled_rcnn import cli
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE_RESULTS / "experiments", results / "experiments")
+    # A result of a seed the config does not run (seeds: 2): Snakemake never declares it.
+    stray = results / "experiments" / "voc_r101_dec_reg085" / "seed5" / "default" / "metrics.json"
+    stray.parent.mkdir(parents=True)
+    stray.write_text('{"status": "ok", "metrics": {"AP": 0.987}}')
+    config = tmp_path / "workflow.yaml"
+    config.write_text(f"tables: [III]\nseeds: 2\nresults_dir: {results}\n"
+                      f"report: {tmp_path / 'reports' / 'index.html'}\n")
+    assert cli.main(["tables", "--configfile", str(config), "--figures"]) == 0
+    assert cli.main(["report", "--configfile", str(config)]) == 0
+    out = tmp_path / "reports" / "index.html"
+    assert capsys.readouterr().out.strip().endswith(str(out))
+    parsed = _ReportParser()
+    parsed.feed(out.read_text(encoding="utf-8"))
+    assert parsed.cells[("III", "4", "AP")]["measured"] == "55.7"
+    assert {k[0] for k in parsed.cells} == {"III"}
+    assert len(parsed.images) == 2  # Table III: AP vs IoU and the sweep
+    assert "98.7" not in out.read_text(encoding="utf-8")  # the stray number appears nowhere

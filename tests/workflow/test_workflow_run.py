@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+STRAY_TEXTS = ("98.7", "0.987")
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 TABLE_V = ("voc_r101_dec_c3_reg070_l100", "voc_r101_dec_c3_reg085_l100")
+#: A metrics file of another experiment, left in the results folder by an earlier run.
+STRAY = "results/experiments/voc_r101_faster/seed0/default/metrics.json"
+STRAY_AP = 0.987
 
 
 def _snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -26,6 +32,9 @@ def _snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedP
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflow")
+    stray = workdir / STRAY
+    stray.parent.mkdir(parents=True)
+    stray.write_text(json.dumps({"status": "ok", "metrics": {"AP": STRAY_AP, "AP50": STRAY_AP}}))
     config = workdir / "subset.yaml"
     config.write_text(yaml.safe_dump({
         "tables": ["V"],
@@ -33,6 +42,7 @@ def finished_run(tmp_path_factory):
         "report": "reports/index.html",
         "data": {"source": "synthetic",
                  "synthetic": {"seed": 0, "num_train": 12, "num_val": 6, "size": 96}},
+        "model": {"tiny": True, "pretrained": True, "pretrain": {"iters": 4}},
         "schedule": {"kind": "short",
                      "short": {"iters": 4, "lr": 0.01, "batch_size": 2, "warmup_iters": 1,
                                "checkpoint_interval": 2}},
@@ -44,24 +54,35 @@ def finished_run(tmp_path_factory):
 
 def test_subset_runs_to_a_report(finished_run):
     workdir, _, result = finished_run
-    # prepare_data, 2 x train, 2 x evaluate, tables, figures, report, all
-    assert "9 of 9 steps (100%) done" in result.stderr
+    # prepare_data, pretrain (one tiny R101 variant), 2 x train, 2 x evaluate, tables,
+    # figures, report, all
+    assert "10 of 10 steps (100%) done" in result.stderr
     results = workdir / "results" / "experiments"
-    assert sorted(p.name for p in results.iterdir()) == sorted(TABLE_V)
+    assert sorted(p.name for p in results.iterdir()) == sorted([*TABLE_V, "voc_r101_faster"])
     for exp in TABLE_V:
-        payload = json.loads((results / exp / "default" / "metrics.json").read_text())
+        payload = json.loads((results / exp / "seed0" / "default" / "metrics.json").read_text())
         assert payload["status"] == "ok"
         assert set(payload["metrics"]) >= {"AP", "AP50", "AP60", "AP70", "AP80", "AP90"}
         assert all(v is None or 0.0 <= v <= 1.0 for v in payload["metrics"].values())
-        train = json.loads((results / exp / "train" / "train.json").read_text())
+        train = json.loads((results / exp / "seed0" / "train" / "train.json").read_text())
         assert train["iterations"] == 4
     table = (workdir / "results" / "tables" / "table_V.csv").read_text()
     assert "58.7" in table  # the paper's AP for NMS_reg 0.85, beside ours
     html = (workdir / "reports" / "index.html").read_text()
-    assert "Table V" in html or "TABLE V" in html
+    assert re.findall(r'<table class="paper-table" data-table="([IVX]+)"', html) == ["V"]
     figure = workdir / "reports" / "figures" / "table_V_ap_vs_iou.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "figures/table_V_ap_vs_iou.png" in html
+
+
+def test_a_stray_result_reaches_no_table(finished_run):
+    workdir, _, _ = finished_run
+    outputs = [*(workdir / "results" / "tables").glob("*.csv"), workdir / "reports" / "index.html"]
+    assert sorted(p.name for p in outputs if p.suffix == ".csv") == [
+        "cells.csv", "claims.csv", "runs.csv", "table_V.csv"]
+    for path in outputs:
+        text = path.read_text()
+        assert not any(t in text for t in STRAY_TEXTS), path
 
 
 def test_touching_nothing_reruns_nothing(finished_run):
@@ -73,7 +94,7 @@ def test_touching_nothing_reruns_nothing(finished_run):
 
 def test_rerunning_one_experiment_recomputes_only_its_chain(finished_run):
     workdir, config, _ = finished_run
-    target = f"results/experiments/{TABLE_V[0]}/default/metrics.json"
+    target = f"results/experiments/{TABLE_V[0]}/seed0/default/metrics.json"
     dry = _snakemake(workdir, config, "-n", "--forcerun", "train", "--until", target)
     out = dry.stdout + dry.stderr
     assert dry.returncode == 0, out[-2000:]
@@ -82,7 +103,7 @@ def test_rerunning_one_experiment_recomputes_only_its_chain(finished_run):
 
 def test_killed_training_resumes_without_trusting_partial_files(finished_run):
     workdir, config, _ = finished_run
-    exp_dir = workdir / "results" / "experiments" / TABLE_V[1] / "train"
+    exp_dir = workdir / "results" / "experiments" / TABLE_V[1] / "seed0" / "train"
     # What a SIGKILL during a checkpoint save leaves: no outputs of the job or anything
     # downstream of it, and a truncated newest checkpoint that last_checkpoint points at.
     for path in (exp_dir / "model.pth", exp_dir / "train.json",

@@ -1,27 +1,17 @@
-# Shared names: the manifest, the experiments and evaluations the chosen tables need, paths.
+# Shared names: what the chosen tables run (the selection) and where it goes (the layout).
 from pathlib import Path
 
-from decoupled_rcnn.figures import figure_names
-from decoupled_rcnn.manifest import load_manifest
-from decoupled_rcnn.pipeline import benchmark_experiments
+from decoupled_rcnn.reproduction.figures import figure_names
+from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
 
 REPO = Path(workflow.basedir)  # the Snakefile's folder: configs/ and the manifest live here
-MANIFEST = load_manifest(REPO / config["manifest"])
-EXPERIMENTS = [e.id for e in MANIFEST.experiments_for(config["tables"])]
-EVALUATIONS = MANIFEST.evaluations_for(config["tables"])
-BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"])
-RESULTS = config["results_dir"]
-EXP_DIR = f"{RESULTS}/experiments/{{experiment}}"
-DATA_READY = f"{RESULTS}/data/ready.json"
-CHECKPOINT = f"{EXP_DIR}/train/model.pth"
-TRAIN_INFO = f"{EXP_DIR}/train/train.json"
-METRICS = f"{EXP_DIR}/{{test}}/metrics.json"
-BENCHMARK = f"{EXP_DIR}/benchmark.json"
-BENCH_SUMMARY = f"{RESULTS}/benchmark/benchmark.json"
-TABLE_CSV = f"{RESULTS}/tables/table_{{table}}.csv"
-CELLS_CSV = f"{RESULTS}/tables/cells.csv"
-REPORT = config["report"]
-FIGURE = str(Path(REPORT).parent / "figures" / "{name}.png")
+LAYOUT = Layout.from_config(config)
+SELECTION = select(config)
+MANIFEST = SELECTION.manifest
+EXPERIMENTS = list(SELECTION.experiments)  # one per distinct run (aliases train once)
+SEEDS = list(SELECTION.seeds)
+BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
 FIGURES = figure_names(MANIFEST, config["tables"])
 # The pinned software (documentation for --lint). Note: one conda/pip call cannot build
 # mmcv's ops against torch; run the workflow from the project's .venv (make setup).
@@ -29,21 +19,42 @@ CONDA_ENV = "../../environment.yml"
 
 
 wildcard_constraints:
-    experiment="|".join(EXPERIMENTS),
+    experiment="|".join(EXPERIMENTS) or "none",
+    seed=r"\d+",
     test="|".join(MANIFEST.tests),
     table="|".join(MANIFEST.tables),
+    variant="|".join(SELECTION.variants) or "none",
+
+
+def path_of(kind):
+    """A layout template with this rule's wildcards (see decoupled_rcnn.reproduction.layout)."""
+    return LAYOUT.template(kind)
 
 
 def all_metrics(wildcards=None):
-    return [METRICS.format(experiment=e.experiment, test=e.test) for e in EVALUATIONS]
+    return SELECTION.metrics_files(LAYOUT)
 
 
 def all_benchmarks(wildcards=None):
-    return expand(BENCHMARK, experiment=BENCH_EXPERIMENTS)
+    return [str(LAYOUT.path("benchmark", experiment=e)) for e in BENCH_EXPERIMENTS]
+
+
+def all_tables(wildcards=None):
+    return [str(LAYOUT.path("table", table=t)) for t in config["tables"]]
+
+
+def all_figures(wildcards=None):
+    return [str(LAYOUT.path("figure", name=n)) for n in FIGURES]
 
 
 def model_config(wildcards):
     return str(REPO / MANIFEST.experiments[wildcards.experiment].config)
+
+
+def pretrained_backbone(wildcards):
+    """The stand-in pre-trained backbone this experiment starts from (none: no rule input)."""
+    variant = SELECTION.variant_of.get(wildcards.experiment)
+    return [str(LAYOUT.path("pretrain", variant=variant))] if variant else []
 
 
 def train_resources(key):

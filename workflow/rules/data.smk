@@ -1,12 +1,10 @@
 rule prepare_data:
     output:
-        ready=DATA_READY,
-    params:
-        data=config["data"],
+        ready=path_of("data_ready"),
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/prepare_data.log",
+        LAYOUT.path("log", name="prepare_data"),
     resources:
         mem_mb=2000,
         runtime=30,

@@ -1,13 +1,14 @@
+# One job per experiment and test setting evaluates every seed's model in turn.
 rule evaluate:
     input:
-        checkpoint=CHECKPOINT,
-        info=TRAIN_INFO,
+        checkpoints=expand(path_of("checkpoint"), seed=SEEDS, allow_missing=True),
+        infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     output:
-        metrics=METRICS,
+        metrics=expand(path_of("metrics"), seed=SEEDS, allow_missing=True),
     conda:
         CONDA_ENV
     log:
-        f"{EXP_DIR}/{{test}}/evaluate.log",
+        expand(path_of("eval_log"), seed=SEEDS, allow_missing=True),
     threads: config["resources"]["evaluate"]["threads"]
     resources:
         gpus=config["resources"]["evaluate"]["gpus"],

@@ -1,18 +1,12 @@
 rule figures:
     input:
-        cells=CELLS_CSV,
+        cells=path_of("cells"),
     output:
-        figures=report(
-            expand(FIGURE, name=FIGURES),
-            caption="../report/figures.rst",
-            category="Figures",
-        ),
-    params:
-        out_dir=lambda wc, output: str(Path(output.figures[0]).parent) if output else "",
+        figures=report(all_figures(), caption="../report/figures.rst", category="Figures"),
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/figures.log",
+        LAYOUT.path("log", name="figures"),
     resources:
         mem_mb=1000,
     script:

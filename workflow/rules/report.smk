@@ -1,15 +1,17 @@
 rule report:
     input:
-        tables=expand(TABLE_CSV, table=config["tables"]),
+        tables=all_tables,
+        cells=path_of("cells"),
+        runs=path_of("runs"),
+        claims=path_of("claims"),
         metrics=all_metrics,
-        benchmarks=all_benchmarks,
-        figures=expand(FIGURE, name=FIGURES),
+        figures=all_figures,
     output:
-        html=report(REPORT, caption="../report/index.rst", category="Report"),
+        html=report(config["report"], caption="../report/index.rst", category="Report"),
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/report.log",
+        LAYOUT.path("log", name="report"),
     resources:
         mem_mb=1000,
     script:

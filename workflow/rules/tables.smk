@@ -3,18 +3,14 @@ rule tables:
         metrics=all_metrics,
         benchmarks=all_benchmarks,
     output:
-        tables=report(
-            expand(TABLE_CSV, table=config["tables"]),
-            caption="../report/tables.rst",
-            category="Tables",
-        ),
-        cells=CELLS_CSV,
-    params:
-        out_dir=lambda wc, output: str(Path(output.tables[0]).parent),
+        tables=report(all_tables(), caption="../report/tables.rst", category="Tables"),
+        cells=path_of("cells"),
+        runs=path_of("runs"),
+        claims=report(path_of("claims"), caption="../report/claims.rst", category="Claims"),
     conda:
         CONDA_ENV
     log:
-        f"{RESULTS}/logs/tables.log",
+        LAYOUT.path("log", name="tables"),
     resources:
         mem_mb=1000,
     script:

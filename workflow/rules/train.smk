@@ -1,16 +1,19 @@
+# One job per experiment trains every seed in turn (one interpreter and import per job);
+# each seed has its own work dir, checkpoints and log, and resumes on its own.
 rule train:
     input:
-        data=DATA_READY,
+        data=path_of("data_ready"),
         config=model_config,
+        backbone=pretrained_backbone,
     output:
-        checkpoint=CHECKPOINT,
-        info=TRAIN_INFO,
+        checkpoints=expand(path_of("checkpoint"), seed=SEEDS, allow_missing=True),
+        infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     params:
-        work_dir=lambda wc, output: str(Path(output.checkpoint).parent / "work"),
+        seeds=SEEDS,
     conda:
         CONDA_ENV
     log:
-        f"{EXP_DIR}/train/train.log",
+        expand(path_of("train_log"), seed=SEEDS, allow_missing=True),
     threads: config["resources"]["train"]["threads"]
     resources:
         gpus=train_resources("gpus"),

@@ -1,6 +1,6 @@
-"""Rule benchmark: see decoupled_rcnn.pipeline.run_benchmark."""
-from decoupled_rcnn.pipeline import log_to, run_benchmark
+"""Rule benchmark: see decoupled_rcnn.reproduction.pipeline.run_benchmark."""
+from decoupled_rcnn.reproduction.pipeline import log_to, run_benchmark
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    run_benchmark(sm.config, sm.output.summary, sm.params.per_experiment)
+    run_benchmark(sm.config, sm.output.summary, sm.output.per_experiment)

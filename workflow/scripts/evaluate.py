@@ -1,7 +1,8 @@
-"""Rule evaluate: see decoupled_rcnn.pipeline.run_evaluation."""
-from decoupled_rcnn.pipeline import log_to, run_evaluation
+"""Rule evaluate: see decoupled_rcnn.reproduction.pipeline.run_evaluation (once per seed)."""
+from decoupled_rcnn.reproduction.pipeline import log_to, run_evaluation
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with log_to(sm.log[0]):
-    run_evaluation(sm.config, sm.wildcards.experiment, sm.wildcards.test, sm.input.checkpoint,
-                   sm.output.metrics, sm.input.info)
+for checkpoint, info, metrics, log in zip(sm.input.checkpoints, sm.input.infos,
+                                          sm.output.metrics, sm.log):
+    with log_to(log):
+        run_evaluation(sm.config, checkpoint, info, metrics)

@@ -1,6 +1,6 @@
-"""Rule figures: see decoupled_rcnn.pipeline.make_figure_files."""
-from decoupled_rcnn.pipeline import log_to, make_figure_files
+"""Rule figures: see decoupled_rcnn.reproduction.pipeline.make_figure_files."""
+from decoupled_rcnn.reproduction.pipeline import log_to, make_figure_files
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    make_figure_files(sm.config, sm.input.cells, sm.params.out_dir)
+    make_figure_files(sm.config, sm.input.cells, sm.output.figures)

@@ -1,6 +1,7 @@
-"""Rule report: see decoupled_rcnn.pipeline.make_report."""
-from decoupled_rcnn.pipeline import log_to, make_report
+"""Rule report: see decoupled_rcnn.reproduction.pipeline.make_report."""
+from decoupled_rcnn.reproduction.pipeline import log_to, make_report
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    make_report(sm.config, sm.output.html, sm.input.figures)
+    make_report(sm.config, sm.output.html, cells=sm.input.cells, runs=sm.input.runs,
+                claims=sm.input.claims, metrics=sm.input.metrics, figures=sm.input.figures)

@@ -1,7 +1,9 @@
-"""Rule train: see decoupled_rcnn.pipeline.run_training."""
-from decoupled_rcnn.pipeline import log_to, run_training
+"""Rule train: see decoupled_rcnn.reproduction.pipeline.run_training (once per seed)."""
+from decoupled_rcnn.reproduction.pipeline import log_to, run_training
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with log_to(sm.log[0]):
-    run_training(sm.config, sm.wildcards.experiment, sm.params.work_dir, sm.output.checkpoint,
-                 sm.output.info, gpus=sm.resources.gpus)
+for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, sm.output.infos,
+                                       sm.log):
+    with log_to(log):
+        run_training(sm.config, sm.wildcards.experiment, seed, checkpoint, info,
+                     gpus=sm.resources.gpus)

@@ -1,5 +1,7 @@
-# PASCAL VOC as in the paper: train on VOC2007+2012 trainval, test on VOC2007 test with
-# COCO-style AP. The XML annotations are first converted to COCO json by
+# PASCAL VOC as in the paper: train on VOC2007+2012 trainval, test on VOC2007 test. The
+# paper's metric is VOC 2007 11-point AP over IoU 0.50:0.05:0.95 (official code):
+# decoupled_rcnn.evaluation.voc_box_metrics on the detections the CocoMetric below writes
+# (COCO-style AP kept beside). The XML annotations are first converted to COCO json by
 # `decoupled-rcnn voc2coco` (difficult objects become iscrowd=1 ignore regions), then read by
 # mmdet's CocoDataset with VOC's 20 classes. Images are resized to an 800-px shorter side
 # with horizontal flip as the only augmentation (paper, Sec. V-A). Image file names in the

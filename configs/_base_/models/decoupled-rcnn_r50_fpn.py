@@ -24,6 +24,9 @@ model = dict(
         type='DecoupledRoIHead',
         num_stages=1,  # K regression stages (Tables IV, V)
         reg_loss_weight=1.0,  # lambda of Eq. 8 (Table VI)
+        # regression stage k's loss also weighs 0.5 ** (k - 1): the official code's
+        # stage_loss_weights [1, 0.5, 0.25] (1.0: Eq. 8's plain sum)
+        reg_stage_loss_decay=0.5,
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),

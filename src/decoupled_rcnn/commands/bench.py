@@ -52,7 +52,7 @@ def _progress(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn import benchmark
+    from decoupled_rcnn.measure import benchmark
 
     # Anything the models print while measuring goes to stderr, so that --json stays parseable.
     with contextlib.redirect_stdout(sys.stderr):

@@ -25,6 +25,15 @@ def _parse_option(text: str) -> tuple[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("configs", nargs="*", help="config files (or mmdet::rel/path.py)")
     parser.add_argument(
+        "--experiment", nargs="+", default=[], metavar="ID",
+        help="manifest experiments, built as the workflow config (--configfile) trains them",
+    )
+    parser.add_argument(
+        "--configfile", default=None,
+        help="workflow config for --experiment (default: configs/workflow/default.yaml) and "
+             "--paper (default: configs/workflow/paper.yaml)",
+    )
+    parser.add_argument(
         "--paper",
         action="store_true",
         help="measure every paper row that reports model size, beside the paper's values",
@@ -87,10 +96,10 @@ def _format_table(entries: list[dict[str, Any]], paper: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn import complexity
+    from decoupled_rcnn.measure import complexity
 
-    if not args.paper and not args.configs:
-        print("complexity: give config paths or --paper", file=sys.stderr)
+    if not args.paper and not args.configs and not args.experiment:
+        print("complexity: give config paths, --experiment or --paper", file=sys.stderr)
         return 2
     kwargs: dict[str, Any] = {"count_flops": not args.params_only}
     if args.shape:
@@ -100,9 +109,20 @@ def run(args: argparse.Namespace) -> int:
 
     entries: list[dict[str, Any]] = []
     if args.paper:
+        from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+
         rows = (complexity.load_paper_rows(args.rows) if args.rows
                 else complexity.paper_rows())
-        entries += complexity.measure_paper_rows(rows, **kwargs)
+        wcfg = load_workflow_config(args.configfile or complexity.PAPER_WORKFLOW_CONFIG)
+        entries += complexity.measure_paper_rows(rows, workflow_config=wcfg, **kwargs)
+    if args.experiment:
+        from decoupled_rcnn.reproduction.compose import experiment_config
+        from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+
+        wcfg = load_workflow_config(args.configfile)
+        for exp in args.experiment:
+            entry = complexity.measure_complexity(experiment_config(wcfg, exp), **kwargs)
+            entries.append({**entry, "config": exp})
     options = dict(args.cfg_options)
     for config in args.configs:
         entries.append(complexity.measure_complexity(config, options, **kwargs))

@@ -1,34 +1,35 @@
-"""``decoupled-rcnn tables``: one CSV per paper table (measured, paper, delta) and figures."""
+"""``decoupled-rcnn tables``: the tables step of a workflow config, outside Snakemake."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "Write table_<ID>.csv (measured, paper, delta per cell) and optionally the figures."
+HELP = ("Write table_<ID>.csv, cells, runs and claims from the metrics files a workflow config "
+        "declares (those that exist), and optionally the figures.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", default=None,
-                        help="manifest YAML (default: configs/paper/manifest.yaml)")
-    parser.add_argument("--results", required=True,
-                        help="results root holding <experiment>/<test>/metrics.json")
-    parser.add_argument("--out", required=True, help="folder for the CSV files")
-    parser.add_argument("--tables", nargs="*", default=None, help="table ids (default: all)")
-    parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
+    parser.add_argument("--configfile", default=None,
+                        help="workflow config (default: configs/workflow/default.yaml)")
+    parser.add_argument("--tables", nargs="*", default=None,
+                        help="table ids (default: the config's tables)")
+    parser.add_argument("--figures", action="store_true", help="also draw the figures")
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn.manifest import load_manifest
-    from decoupled_rcnn.tables import build_cells, load_results, write_tables
+    from decoupled_rcnn.reproduction.pipeline import declared_results, make_tables
+    from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
 
-    manifest = load_manifest(args.manifest)
-    results = load_results(manifest, args.results)
-    for path in write_tables(manifest, results, args.out, args.tables).values():
+    overrides = {"tables": args.tables} if args.tables else None
+    wcfg = load_workflow_config(args.configfile, overrides)
+    files = declared_results(wcfg)
+    make_tables(wcfg, files["metrics"], files["benchmarks"], files["tables"], files["cells"],
+                files["runs"], files["claims"])
+    for path in (*files["tables"], files["cells"], files["runs"], files["claims"]):
         print(path)
     if args.figures:
-        from decoupled_rcnn.figures import make_figures
+        from decoupled_rcnn.reproduction.pipeline import make_figure_files
 
-        cells = build_cells(manifest, results)
-        for path in make_figures(manifest, cells, args.figures, args.tables).values():
-            print(path)
+        make_figure_files(wcfg, files["cells"], files["figures"])
+        print(*files["figures"], sep="\n")
     return 0

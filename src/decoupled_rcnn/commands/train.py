@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mmengine.config import Config
 
-    from decoupled_rcnn.runs import train_experiment
+    from decoupled_rcnn.reproduction.runs import train_experiment
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher

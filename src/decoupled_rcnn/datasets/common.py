@@ -17,8 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from decoupled_rcnn.provenance import write_json_atomic  # noqa: F401  (re-exported)
+
 __all__ = ["DatasetError", "atomic_directory", "is_finite_number", "load_json",
            "write_json_atomic"]
+
 
 
 def is_finite_number(value: Any) -> bool:
@@ -61,36 +64,6 @@ def load_json(path: str | os.PathLike) -> Any:
         raise DatasetError(path, f"malformed json: not UTF-8 text ({err.reason})") from err
     except OSError as err:
         raise DatasetError(path, f"unreadable: {err.strerror or err}") from err
-
-
-def dumps_canonical(obj: Any) -> str:
-    """Serialise ``obj`` deterministically (sorted keys, compact separators)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """Write ``obj`` as canonical json to ``path`` via a temporary file and a rename.
-
-    Args:
-        obj: A json-serialisable object.
-        path: Destination; its parent directory is created if needed.
-
-    Returns:
-        The destination path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dumps_canonical(obj))
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 @contextlib.contextmanager

@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,25 @@ SPLITS: tuple[str, ...] = ("train", "val")
 #: COCO area bands as ranges of sqrt(box area) in pixels, and how often each is drawn.
 _BANDS: tuple[tuple[str, float, float], ...] = (("small", 8.0, 32.0), ("medium", 32.0, 96.0),
                                                 ("large", 96.0, math.inf))
-_BAND_PROBS = np.array([0.45, 0.4, 0.15])
+#: Difficulty knobs (``style=`` of :func:`generate_synthetic` overrides any of them).
+STYLE: dict[str, Any] = dict(
+    band_probs=(0.45, 0.4, 0.15),  # how often each COCO area band is drawn
+    min_side=8.0,  # smallest sqrt(box area) drawn, pixels
+    min_objects=1,  # fewest objects per image (``max_objects`` is an argument)
+    background_range=(30, 225),  # grey levels of the low-frequency background
+    background_saturation=1.0,  # 0: grey background, 1: independent colour channels
+    grain=12.0,  # std of the background's fine grain
+    distractors=(3, 8),  # fewest / most distractor strokes
+    distractor_thickness=2,  # thickest stroke, pixels
+    noise=(3.0, 10.0),  # range of the std of the final pixel noise
+)
+
+
+def _style(style: Mapping[str, Any] | None) -> dict[str, Any]:
+    unknown = set(style or {}) - set(STYLE)
+    if unknown:
+        raise ValueError(f"unknown synthetic style keys {sorted(unknown)}; known: {sorted(STYLE)}")
+    return {**STYLE, **(style or {})}
 _MAX_HIDDEN = 0.3  # largest fraction of an earlier object's visible pixels a new one may cover
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 
@@ -146,17 +166,21 @@ def _texture(size: int, rng: np.random.Generator) -> np.ndarray:
     return c1 * (1 - weight[..., None]) + c2 * weight[..., None]
 
 
-def _background(size: int, rng: np.random.Generator) -> np.ndarray:
+def _background(size: int, rng: np.random.Generator, style: dict) -> np.ndarray:
     """Low-frequency colour noise with thin distractor lines and open arcs."""
     import cv2
 
-    grid = rng.uniform(30, 225, (int(rng.integers(3, 7)),) * 2 + (3,)).astype(np.float32)
+    lo, hi = style["background_range"]
+    cells = (int(rng.integers(3, 7)),) * 2
+    grey = rng.uniform(lo, hi, cells + (1,))
+    colour = rng.uniform(lo, hi, cells + (3,))
+    grid = (grey + style["background_saturation"] * (colour - grey)).astype(np.float32)
     img = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
-    img += rng.normal(0, 12, (size, size, 3)).astype(np.float32)  # fine grain
+    img += rng.normal(0, style["grain"], (size, size, 3)).astype(np.float32)  # fine grain
     img = np.clip(img, 0, 255).astype(np.uint8)
-    for _ in range(int(rng.integers(3, 9))):
+    for _ in range(int(rng.integers(style["distractors"][0], style["distractors"][1] + 1))):
         color = tuple(int(c) for c in rng.integers(0, 256, 3))
-        thickness = int(rng.integers(1, 3))
+        thickness = int(rng.integers(1, style["distractor_thickness"] + 1))
         if rng.random() < 0.5:
             p1, p2 = (tuple(int(v) for v in rng.integers(0, size, 2)) for _ in range(2))
             cv2.line(img, p1, p2, color, thickness, lineType=cv2.LINE_AA)
@@ -169,9 +193,11 @@ def _background(size: int, rng: np.random.Generator) -> np.ndarray:
     return img
 
 
-def _sample_box(band: int, size: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+def _sample_box(band: int, size: int, rng: np.random.Generator,
+                min_side: float = 8.0) -> tuple[int, int, int, int]:
     """A box (x, y, w, h) inside the image whose sqrt(area) lies in COCO area band ``band``."""
     _, lo, hi = _BANDS[band]
+    lo = max(lo, min_side)
     hi = min(hi, 0.85 * size)
     side = math.exp(rng.uniform(math.log(lo), math.log(hi)))
     aspect = math.exp(rng.uniform(math.log(1 / 2.5), math.log(2.5)))
@@ -183,7 +209,8 @@ def _sample_box(band: int, size: int, rng: np.random.Generator) -> tuple[int, in
 
 
 def render_image(
-    rng: np.random.Generator, size: int = 160, max_objects: int = 5, *, with_masks: bool = False
+    rng: np.random.Generator, size: int = 160, max_objects: int = 5, *, with_masks: bool = False,
+    style: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, list[dict]]:
     """Draw one image and its objects.
 
@@ -192,24 +219,27 @@ def render_image(
         size: Image side in pixels.
         max_objects: At most this many objects (at least one is always placed).
         with_masks: Also return each object's visible-pixel mask under ``"mask"``.
+        style: Overrides of :data:`STYLE` (difficulty knobs).
 
     Returns:
         The (size, size, 3) uint8 BGR image and a list of ``{"category_id", "bbox"}`` with
         tight ``[x, y, w, h]`` integer boxes of the visible pixels, ids starting at 1.
     """
-    img = _background(size, rng).astype(np.float32)
-    probs = _BAND_PROBS.copy()
+    style = _style(style)
+    img = _background(size, rng, style).astype(np.float32)
+    probs = np.array(style["band_probs"], dtype=float)
     if 0.85 * size <= _BANDS[2][1]:
         probs[2] = 0.0  # no room for a large object
     visible: list[np.ndarray] = []
     labels: list[int] = []
-    for _ in range(int(rng.integers(1, max_objects + 1))):
+    for _ in range(int(rng.integers(min(style["min_objects"], max_objects), max_objects + 1))):
         band = int(rng.choice(len(_BANDS), p=probs / probs.sum()))
         if band == 2:
             probs[2] = 0.0  # one large object per image is plenty at this size
         label = int(rng.integers(0, len(SYNTHETIC_CLASSES)))
         for _attempt in range(10):
-            mask = _shape_mask(SYNTHETIC_CLASSES[label], _sample_box(band, size, rng), size, rng)
+            box = _sample_box(band, size, rng, style["min_side"])
+            mask = _shape_mask(SYNTHETIC_CLASSES[label], box, size, rng)
             area = mask.sum()
             if area >= 16 and all((v & mask).sum() <= _MAX_HIDDEN * v.sum() for v in visible):
                 break
@@ -220,7 +250,7 @@ def render_image(
         visible.append(mask)
         labels.append(label)
         img[mask] = _texture(size, rng)[mask]
-    img += rng.normal(0, rng.uniform(3, 10), img.shape).astype(np.float32)
+    img += rng.normal(0, rng.uniform(*style["noise"]), img.shape).astype(np.float32)
     objects = []
     for label, mask in zip(labels, visible, strict=True):
         ys, xs = np.nonzero(mask)
@@ -244,6 +274,7 @@ def generate_synthetic(
     size: int = 160,
     *,
     max_objects: int = 5,
+    style: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> SyntheticSummary:
     """Write the generated benchmark under ``out_dir`` (atomically: all of it or nothing).
@@ -258,6 +289,7 @@ def generate_synthetic(
         num_val: Validation images.
         size: Image side in pixels (at least 64).
         max_objects: Most objects per image.
+        style: Overrides of the difficulty knobs :data:`STYLE`.
         overwrite: Replace an existing non-empty ``out_dir``.
 
     Returns:
@@ -271,6 +303,7 @@ def generate_synthetic(
         raise ValueError(f"seed must be non-negative, got {seed}")
     if size < 64:
         raise ValueError(f"image size must be at least 64 px, got {size}")
+    full_style = _style(style)
     start = time.perf_counter()
     counts: dict[str, dict[str, int]] = {}
     categories = [{"id": i + 1, "name": n, "supercategory": "shape"}
@@ -282,7 +315,7 @@ def generate_synthetic(
             count = {"images": num, "annotations": 0, "small": 0, "medium": 0, "large": 0}
             for index in range(num):
                 rng = np.random.default_rng([seed, split_code, index])
-                img, objects = render_image(rng, size, max_objects)
+                img, objects = render_image(rng, size, max_objects, style=full_style)
                 file_name = f"{split}/{index:06d}.png"
                 if not cv2.imwrite(str(tmp / "images" / file_name), img,
                                    [cv2.IMWRITE_PNG_COMPRESSION, 1]):
@@ -299,7 +332,9 @@ def generate_synthetic(
             write_json_atomic({
                 "info": {"description": "decoupled-rcnn generated shapes benchmark",
                          "version": GENERATOR_VERSION, "seed": seed, "size": size,
-                         "split": split},
+                         "split": split, "max_objects": max_objects,
+                         "style": {k: list(v) if isinstance(v, tuple) else v
+                                   for k, v in full_style.items()}},
                 "images": images,
                 "annotations": annotations,
                 "categories": categories,

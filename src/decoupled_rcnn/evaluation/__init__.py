@@ -1,9 +1,23 @@
-"""Evaluation: COCO-style AP at the IoU thresholds and area bands the paper reports."""
+"""Evaluation: COCO-style AP and VOC 2007 11-point AP at the IoU thresholds the paper reports."""
 
 from decoupled_rcnn.evaluation.coco_metrics import (
     METRIC_KEYS,
     coco_box_metrics,
     evaluate_detections_file,
 )
+from decoupled_rcnn.evaluation.voc_metrics import (
+    VOC_IOU_THRS,
+    box_metrics_for,
+    voc07_box_metrics,
+    voc_box_metrics,
+)
 
-__all__ = ["METRIC_KEYS", "coco_box_metrics", "evaluate_detections_file"]
+__all__ = [
+    "METRIC_KEYS",
+    "VOC_IOU_THRS",
+    "box_metrics_for",
+    "coco_box_metrics",
+    "evaluate_detections_file",
+    "voc07_box_metrics",
+    "voc_box_metrics",
+]

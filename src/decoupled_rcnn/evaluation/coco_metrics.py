@@ -156,9 +156,23 @@ def evaluate_detections_file(
     gt_file: str | os.PathLike,
     dets_file: str | os.PathLike,
     out_file: str | os.PathLike | None = None,
-) -> dict[str, float | None]:
-    """:func:`coco_box_metrics` on two files, optionally writing the metrics json atomically."""
-    metrics = coco_box_metrics(Path(gt_file), Path(dets_file))
+    dataset: str = "coco",
+) -> dict[str, Any]:
+    """Box metrics of two files, optionally writing the metrics json atomically.
+
+    Args:
+        gt_file: COCO-format ground truth.
+        dets_file: detections json.
+        out_file: where to write the metrics, if given.
+        dataset: picks the metric (:func:`~decoupled_rcnn.evaluation.box_metrics_for`):
+            COCO-style AP by default, VOC 2007 11-point AP (COCO-style beside) for ``voc*``.
+
+    Returns:
+        The metrics dict.
+    """
+    from decoupled_rcnn.evaluation.voc_metrics import box_metrics_for
+
+    metrics = box_metrics_for(dataset)(Path(gt_file), Path(dets_file))
     if out_file is not None:
         write_json_atomic(metrics, out_file)
     return metrics

@@ -2,11 +2,13 @@
 
 Enable them in a config with
 ``custom_imports = dict(imports=['decoupled_rcnn.models'], allow_failed_imports=False)``.
-Importing this package also replaces mmengine's ``torchvision://`` checkpoint loader by one
-that does not need torchvision (:mod:`decoupled_rcnn.models.pretrained`).
+Importing this package installs the checkpoint allow-list
+(:func:`decoupled_rcnn.checkpoint.install_checkpoint_safety`) and replaces mmengine's
+``torchvision://`` checkpoint loader by one that does not need torchvision
+(:mod:`decoupled_rcnn.models.pretrained`).
 """
 
-import decoupled_rcnn  # noqa: F401  (checkpoint safety, installed at package import)
+from decoupled_rcnn.checkpoint import install_checkpoint_safety
 from decoupled_rcnn.models.bbox_heads import DoubleConvRegHead
 from decoupled_rcnn.models.cascade_roi_head import SelectableCascadeRoIHead
 from decoupled_rcnn.models.detector import DecoupledRCNN
@@ -15,6 +17,7 @@ from decoupled_rcnn.models.roi_head import DecoupledRoIHead
 from decoupled_rcnn.models.rpn_head import DecoupledRPNHead
 from decoupled_rcnn.models.samplers import PositiveOnlySampler
 
+install_checkpoint_safety()
 install_torchvision_scheme()
 
 __all__ = [

@@ -18,16 +18,19 @@ class DoubleConvRegHead(BBoxHead):
     """The conv (regression) branch of mmdet's ``DoubleConvFCBBoxHead`` on its own.
 
     RoI features (n, 256, 7, 7) -> ``BasicResBlock`` to ``conv_out_channels`` -> ``num_convs``
-    ResNet bottlenecks -> 7x7 average pool -> linear deltas. Same layers and initialisation as
-    mmdet's Double-Head regressor; the classifier of Decoupled R-CNN stays the 2-FC head
-    (Section VI-C), so no FC branch is built here.
+    ResNet bottlenecks -> 7x7 average pool -> linear deltas. Same layers as mmdet's Double-Head
+    regressor; the classifier of Decoupled R-CNN stays the 2-FC head (Section VI-C), so no FC
+    branch is built here. ``fc_reg`` starts from N(0, 0.01) as in the official
+    ``DoubleDecoupledBBoxHead`` / ``DoubleRefineBBoxHead.init_weights`` (mmdet's Double-Head
+    uses 0.001).
 
     Args:
         num_convs: number of bottleneck blocks after the residual block (4 in Double-Head).
         conv_out_channels: width of the conv branch (1024).
         conv_cfg: conv layer config.
         norm_cfg: norm layer config (BN by default).
-        init_cfg: initialisation config (default: ``fc_reg`` ~ N(0, 0.001), as Double-Head).
+        init_cfg: initialisation config (default: ``fc_reg`` ~ N(0, 0.01), bias 0, as the
+            official Decoupled R-CNN Double-Head heads).
         **kwargs: :class:`BBoxHead` arguments (``reg_class_agnostic``, ``bbox_coder``, ...).
     """
 
@@ -40,7 +43,7 @@ class DoubleConvRegHead(BBoxHead):
                  **kwargs) -> None:
         norm_cfg = norm_cfg or dict(type="BN")
         init_cfg = init_cfg or dict(
-            type="Normal", override=dict(type="Normal", name="fc_reg", std=0.001))
+            type="Normal", override=dict(type="Normal", name="fc_reg", std=0.01))
         kwargs.update(with_avg_pool=True, with_cls=False, with_reg=True)
         super().__init__(init_cfg=init_cfg, **kwargs)
         self.res_block = BasicResBlock(

@@ -6,10 +6,9 @@ import copy
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from mmdet.models.roi_heads import BaseRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.models.utils import empty_instances, unpack_gt_instances
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
@@ -19,28 +18,14 @@ from mmengine.model import ModuleList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from decoupled_rcnn.models.roi_head_inference import DecoupledInferenceMixin
+from decoupled_rcnn.models.stages import assigner_at, stage_loss_weights, stage_target_stds
+
 __all__ = ["DecoupledRoIHead", "stage_target_stds"]
 
 
-def stage_target_stds(base: Sequence[float], stage: int) -> list[float]:
-    """Box-delta normalisation of regression stage ``stage`` (0-based), as in Cascade R-CNN.
-
-    Stage k uses ``base / (k + 1)`` rounded to 3 decimals, which reproduces Cascade R-CNN's
-    ``[0.1, 0.1, 0.2, 0.2]``, ``[0.05, 0.05, 0.1, 0.1]``, ``[0.033, 0.033, 0.067, 0.067]``.
-    """
-    return [round(float(s) / (stage + 1), 3) for s in base]
-
-
-def _assigner_at(assigner: ConfigType, iou_thr: float | None) -> ConfigDict:
-    """A max-IoU assigner config with positive/negative threshold ``iou_thr`` (if given)."""
-    cfg = copy.deepcopy(ConfigDict(assigner))
-    if iou_thr is not None:
-        cfg.update(pos_iou_thr=iou_thr, neg_iou_thr=iou_thr, min_pos_iou=iou_thr)
-    return cfg
-
-
 @MODELS.register_module()
-class DecoupledRoIHead(BaseRoIHead):
+class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
     """Classification and (cascaded) regression heads trained on separate sample sets.
 
     Training (Section IV, Eq. 7-8):
@@ -54,8 +39,11 @@ class DecoupledRoIHead(BaseRoIHead):
       of stage k-1 are carried over unchanged and forced negative, so every positive of
       stage k descends from a positive of stage k-1. Class-agnostic deltas, target stds
       ``base / k``.
-    - loss (Eq. 8): ``L_cls + reg_loss_weight * sum_k L_loc_k``; keys ``s{k}.loss_*`` plus
-      the per-stage sample counts ``s{k}.num_pos_reg`` / ``s{k}.num_reg`` (logged only).
+    - loss (Eq. 8): ``L_cls + reg_loss_weight * sum_k w_k * L_loc_k`` with the stage weights
+      ``w_k = reg_stage_loss_decay ** (k - 1)`` (1, 0.5, 0.25: the official implementation's
+      ``stage_loss_weights``); each L1 is normalised by the regression mini-batch (512 per
+      image); keys ``s{k}.loss_*`` plus the per-stage sample counts ``s{k}.num_pos_reg`` /
+      ``s{k}.num_reg`` (logged only).
 
     Variants (all from the same code): ``share_fcs`` (Table II shared-FC: the classifier's FCs
     also regress stage 1), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
@@ -78,6 +66,9 @@ class DecoupledRoIHead(BaseRoIHead):
             ``reg_class_agnostic=True`` and stds from :func:`stage_target_stds`.
         num_stages: number K of regression stages (1-4 in the paper).
         reg_loss_weight: lambda of Eq. 8.
+        reg_stage_loss_decay: ratio of consecutive regression-stage weights inside Eq. 8's
+            sum (see :func:`~decoupled_rcnn.models.stages.stage_loss_weights`); 0.5 is the
+            official code's ``[1, 0.5, 0.25]``, 1.0 an unweighted sum.
         share_fcs: classifier and stage-1 regressor are one head (``cls_head`` must then
             regress, and ``reg_head`` only describes stages > 1).
         cascade_cls: one classifier per stage (Table X).
@@ -103,6 +94,7 @@ class DecoupledRoIHead(BaseRoIHead):
                  reg_head: ConfigType,
                  num_stages: int = 1,
                  reg_loss_weight: float = 1.0,
+                 reg_stage_loss_decay: float = 0.5,
                  share_fcs: bool = False,
                  cascade_cls: bool = False,
                  cls_stage_loss_weights: Sequence[float] | None = None,
@@ -114,6 +106,7 @@ class DecoupledRoIHead(BaseRoIHead):
         assert num_stages >= 1, "at least one regression stage"
         self.num_stages = num_stages
         self.reg_loss_weight = reg_loss_weight
+        self.reg_stage_loss_weights = stage_loss_weights(num_stages, reg_stage_loss_decay)
         self.share_fcs = share_fcs
         self.num_cls_stages = num_stages if cascade_cls else 1
         self.cls_stage_loss_weights = (
@@ -175,12 +168,12 @@ class DecoupledRoIHead(BaseRoIHead):
         for stage in range(self.num_stages):
             thr = None if thrs is None else thrs[stage]
             self.reg_assigners.append(
-                TASK_UTILS.build(_assigner_at(self.train_cfg.reg.assigner, thr)))
+                TASK_UTILS.build(assigner_at(self.train_cfg.reg.assigner, thr)))
             self.reg_samplers.append(
                 TASK_UTILS.build(self.train_cfg.reg.sampler, default_args=dict(context=self)))
             if stage < self.num_cls_stages:
                 self.cls_assigners.append(
-                    TASK_UTILS.build(_assigner_at(self.train_cfg.cls.assigner, thr)))
+                    TASK_UTILS.build(assigner_at(self.train_cfg.cls.assigner, thr)))
                 self.cls_samplers.append(
                     TASK_UTILS.build(self.train_cfg.cls.sampler, default_args=dict(context=self)))
 
@@ -303,8 +296,9 @@ class DecoupledRoIHead(BaseRoIHead):
             reg_results_list: ``Proposals_reg`` per image; defaults to ``rpn_results_list``.
 
         Returns:
-            ``s{j}.loss_cls``, ``s{j}.acc``, ``s{k}.loss_bbox`` (already times lambda) and the
-            sample counts ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``, ``s{k}.num_reg``.
+            ``s{j}.loss_cls``, ``s{j}.acc``, ``s{k}.loss_bbox`` (already times lambda and the
+            stage weight) and the sample counts ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``,
+            ``s{k}.num_reg``.
         """
         batch_gt, batch_gt_ignore, batch_img_metas = unpack_gt_instances(batch_data_samples)
         if reg_results_list is None:
@@ -358,8 +352,8 @@ class DecoupledRoIHead(BaseRoIHead):
             stage_losses = head.loss(None, bbox_pred, rois, *targets)
             # mmdet averages over the rows it was given; the paper over the whole mini-batch
             scale = len(rois) / max(num_samples, 1)
-            losses[f"s{stage}.loss_bbox"] = (
-                stage_losses["loss_bbox"] * scale * self.reg_loss_weight)
+            weight = self.reg_loss_weight * self.reg_stage_loss_weights[stage]
+            losses[f"s{stage}.loss_bbox"] = stage_losses["loss_bbox"] * scale * weight
             losses[f"s{stage}.num_pos_reg"] = torch.tensor(float(sum(num_pos)), device=device)
             losses[f"s{stage}.num_reg"] = torch.tensor(float(num_samples), device=device)
             if stage < self.num_stages - 1:
@@ -372,92 +366,3 @@ class DecoupledRoIHead(BaseRoIHead):
                 reg_sampling = self.sample_reg(
                     stage + 1, candidates, batch_gt, batch_gt_ignore, forced)
         return losses
-
-    # ------------------------------------------------------------------ inference
-    def _test_stages(self, cfg: ConfigDict | None) -> tuple[int, list[int]]:
-        """``(reg_stage, cls_stages)`` (1-based) selected by the test config."""
-        cfg = cfg or {}
-        reg_stage = cfg.get("reg_stage") or self.num_stages
-        cls_stages = cfg.get("cls_stages") or list(range(1, self.num_cls_stages + 1))
-        cls_stages = [cls_stages] if isinstance(cls_stages, int) else list(cls_stages)
-        assert 1 <= reg_stage <= self.num_stages, f"reg_stage {reg_stage} out of range"
-        assert all(1 <= j <= min(reg_stage, self.num_cls_stages) for j in cls_stages), (
-            f"cls_stages {cls_stages} must lie in 1..min(reg_stage, {self.num_cls_stages})")
-        return reg_stage, cls_stages
-
-    def infer_stages(self, x: tuple[Tensor], rois: Tensor, batch_img_metas: list[dict],
-                     reg_stage: int, cls_stages: Sequence[int]) -> tuple[Tensor, Tensor, Tensor]:
-        """Run the classifiers and regressors on test RoIs.
-
-        Args:
-            x: FPN features.
-            rois: (n, 5) proposals with their image index in column 0.
-            batch_img_metas: image metas.
-            reg_stage: the regressor (1-based) whose outputs are the final boxes.
-            cls_stages: the classifiers (1-based) whose probabilities are averaged; classifier
-                j scores the input boxes of stage j.
-
-        Returns:
-            ``(rois, probs, bbox_pred)``: the input RoIs of the final regressor (n, 5), the
-            class probabilities (n, num_classes + 1) and its deltas.
-        """
-        probs = []
-        last_probs = None
-        for stage in range(reg_stage):
-            feats = self._roi_feats(x, rois)
-            if stage < self.num_cls_stages and (stage + 1 in cls_stages or stage == 0):
-                last_probs = F.softmax(self._cls_forward(stage, feats), dim=-1)
-                if stage + 1 in cls_stages:
-                    probs.append(last_probs)
-            bbox_pred = self._reg_forward(stage, x, rois, feats)
-            if stage == reg_stage - 1:
-                break
-            head = self.reg_head(stage)
-            labels = last_probs[:, :-1].argmax(dim=1)
-            refined = []
-            for img_id, meta in enumerate(batch_img_metas):
-                inds = rois[:, 0] == img_id
-                boxes = get_box_tensor(
-                    head.regress_by_class(rois[inds, 1:], labels[inds], bbox_pred[inds], meta))
-                refined.append(torch.cat([rois[inds, :1], boxes], dim=1))
-            rois = torch.cat(refined)
-        return rois, torch.stack(probs).mean(dim=0), bbox_pred
-
-    def predict_bbox(self, x: tuple[Tensor], batch_img_metas: list[dict],
-                     rpn_results_list: InstanceList, rcnn_test_cfg: ConfigType,
-                     rescale: bool = False) -> InstanceList:
-        """Detections per image: ``bboxes`` (m, 4), ``scores`` (m,), ``labels`` (m,)."""
-        proposals = [res.bboxes for res in rpn_results_list]
-        rois = bbox2roi(proposals)
-        reg_stage, cls_stages = self._test_stages(rcnn_test_cfg)
-        final_head = self.reg_head(reg_stage - 1)
-        if rois.shape[0] == 0:
-            return empty_instances(
-                batch_img_metas, rois.device, task_type="bbox",
-                box_type=final_head.predict_box_type, num_classes=final_head.num_classes,
-                score_per_cls=rcnn_test_cfg is None)
-        rois, probs, bbox_pred = self.infer_stages(
-            x, rois, batch_img_metas, reg_stage, cls_stages)
-        num_per_img = tuple(len(p) for p in proposals)
-        # mmdet's post-processing applies softmax; softmax(log p) == p for normalised p
-        logits = probs.clamp(min=1e-12).log()
-        return final_head.predict_by_feat(
-            rois=rois.split(num_per_img),
-            cls_scores=logits.split(num_per_img),
-            bbox_preds=bbox_pred.split(num_per_img),
-            batch_img_metas=batch_img_metas,
-            rcnn_test_cfg=rcnn_test_cfg,
-            rescale=rescale)
-
-    def predict_mask(self, *args, **kwargs):
-        """Masks are not part of Decoupled R-CNN."""
-        raise NotImplementedError("DecoupledRoIHead has no mask branch")
-
-    def forward(self, x: tuple[Tensor], rpn_results_list: InstanceList,
-                batch_data_samples: SampleList) -> tuple:
-        """Raw head outputs for all proposals (used by FLOP counting): probs and deltas."""
-        batch_img_metas = [sample.metainfo for sample in batch_data_samples]
-        rois = bbox2roi([res.bboxes for res in rpn_results_list])
-        reg_stage, cls_stages = self._test_stages(self.test_cfg)
-        _, probs, bbox_pred = self.infer_stages(x, rois, batch_img_metas, reg_stage, cls_stages)
-        return probs, bbox_pred

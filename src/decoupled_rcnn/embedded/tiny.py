@@ -1,0 +1,189 @@
+"""The one "tiny" setting: any model config shrunk to train in seconds on a CPU.
+
+:func:`make_tiny` narrows widths, shortens the backbone, cuts proposal and RoI counts and the
+input scale, and switches ImageNet weights off (optionally loading a tiny backbone pre-trained
+by :mod:`decoupled_rcnn.embedded.pretrain` instead). Tiny backbones keep the order of the
+paper's backbones (r50 < r101 < x101-32x4d < x101-64x4d, :data:`TINY_BACKBONES`) and train
+every layer with BatchNorm in training mode (no frozen stem, no ``norm_eval``): their weights
+are random or self-pre-trained, never ImageNet's. It never touches what makes a variant that
+variant: NMS_cls / NMS_reg, the number of stages, lambda, IoU thresholds, sampling fractions,
+positive-only regression sampling, shared/unshared heads, test-time stage selection.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from mmengine.config import Config, ConfigDict
+
+__all__ = ["TINY", "TINY_BACKBONES", "make_tiny", "tiny_backbone_variant"]
+
+#: The tiny setting's numbers.
+TINY = dict(
+    width=32,  # FPN, RPN and RoI feature channels (256 in the paper)
+    fc_width=64,  # head FC / conv-branch width (1024 in the paper)
+    rpn_samples=64,  # RPN anchors per image (256)
+    rcnn_samples=64,  # RoIs per image for each sampler (512)
+    nms_pre=200,  # per-level candidates before the RPN NMS (2000 train / 1000 test)
+    proposals=100,  # proposals per set after NMS (1000)
+    dets_per_img=20,  # detections kept per image (100)
+    max_side=160,  # longest side of the resized input (1333)
+)
+
+#: Tiny backbone per paper backbone (:func:`tiny_backbone_variant` names the key). Every one
+#: trains all stages with BatchNorm in training mode.
+TINY_BACKBONES: dict[str, dict[str, Any]] = {
+    # ResNet-18 layout (BasicBlock 2-2-2-2), stage widths 16/32/64/128
+    "r50": dict(type="ResNet", depth=18, base_channels=16),
+    # ResNet-34 layout (BasicBlock 3-4-6-3), same widths: deeper
+    "r101": dict(type="ResNet", depth=34, base_channels=16),
+    # ResNeXt bottlenecks (3-4-6-3), 4 groups x 4 channels at stage 1: wider again
+    "x101_32x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=4, base_width=4),
+    # as x101_32x4d with twice the groups
+    "x101_64x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=8, base_width=4),
+}
+_BACKBONE_COMMON = dict(num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=-1,
+                        norm_cfg=dict(type="BN", requires_grad=True), norm_eval=False,
+                        style="pytorch", zero_init_residual=False)
+
+_WIDTH_KEYS = ("in_channels", "out_channels", "feat_channels")
+_FC_KEYS = ("fc_out_channels", "conv_out_channels")
+
+
+def _shrink_heads(node: Any) -> None:
+    """Narrow every head / extractor config in ``node`` in place."""
+    if isinstance(node, list):
+        for item in node:
+            _shrink_heads(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in _WIDTH_KEYS and isinstance(value, int):
+            node[key] = TINY["width"]
+        elif key in _FC_KEYS and isinstance(value, int):
+            node[key] = TINY["fc_width"]
+        else:
+            _shrink_heads(value)
+
+
+def _shrink_samplers(node: Any, num: int) -> None:
+    """Set ``num`` of every sampler config in ``node`` (cascade lists included)."""
+    if isinstance(node, list):
+        for item in node:
+            _shrink_samplers(item, num)
+    elif isinstance(node, dict):
+        sampler = node.get("sampler")
+        if isinstance(sampler, dict) and "num" in sampler:
+            sampler["num"] = num
+        for key, value in node.items():
+            if key != "sampler":
+                _shrink_samplers(value, num)
+
+
+def _shrink_proposals(cfg: dict | None) -> None:
+    """Fewer RPN candidates and proposals (both DSS sets alike)."""
+    if not cfg:
+        return
+    cfg["nms_pre"] = TINY["nms_pre"]
+    cfg["max_per_img"] = TINY["proposals"]
+    if cfg.get("reg_nms") is not None:
+        cfg["reg_max_per_img"] = TINY["proposals"]
+
+
+def _shrink_scale(scale: Any) -> Any:
+    """Scale a (w, h) tuple, or a list of them, so the longer side is ``max_side``."""
+    if isinstance(scale, (list, tuple)) and scale and isinstance(scale[0], (list, tuple)):
+        return [_shrink_scale(s) for s in scale]
+    if isinstance(scale, (list, tuple)) and len(scale) == 2:
+        ratio = TINY["max_side"] / max(scale)
+        return (max(1, round(scale[0] * ratio)), max(1, round(scale[1] * ratio)))
+    return scale
+
+
+def _shrink_pipelines(node: Any) -> None:
+    """Small input scale in every ``Resize``-like transform of every pipeline."""
+    if isinstance(node, list):
+        for item in node:
+            _shrink_pipelines(item)
+    elif isinstance(node, dict):
+        if "Resize" in str(node.get("type", "")) and "scale" in node:
+            node["scale"] = _shrink_scale(node["scale"])
+        for value in node.values():
+            _shrink_pipelines(value)
+
+
+def tiny_backbone_variant(cfg: Config | ConfigDict | dict) -> str:
+    """Name the tiny backbone that stands for a full config's backbone.
+
+    Args:
+        cfg: a full (not yet tiny) config, or its ``model.backbone`` dict.
+
+    Returns:
+        A key of :data:`TINY_BACKBONES`: ``r50`` (ResNet up to 50 layers), ``r101`` (deeper
+        ResNet), ``x101_32x4d`` (ResNeXt with fewer than 64 groups) or ``x101_64x4d``.
+
+    Raises:
+        ValueError: a backbone that is neither mmdet's ResNet nor ResNeXt.
+    """
+    backbone = cfg["model"]["backbone"] if "model" in cfg else cfg
+    kind = str(backbone.get("type", "ResNet")).split(".")[-1]
+    depth = int(backbone.get("depth", 50))
+    if kind == "ResNet":
+        return "r50" if depth <= 50 else "r101"
+    if kind == "ResNeXt":
+        return "x101_64x4d" if int(backbone.get("groups", 32)) >= 64 else "x101_32x4d"
+    raise ValueError(f"no tiny stand-in for backbone type {kind!r} (ResNet / ResNeXt only)")
+
+
+def _stage_channels(backbone: dict) -> list[int]:
+    """Output channels of each stage of a tiny ResNet / ResNeXt backbone config."""
+    expansion = 1 if backbone["type"] == "ResNet" and backbone["depth"] in (18, 34) else 4
+    return [backbone["base_channels"] * expansion * 2**i for i in range(backbone["num_stages"])]
+
+
+def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None) -> Config:
+    """Return a tiny copy of a model config (the input is not modified).
+
+    Args:
+        cfg: a full config (``model`` plus, optionally, data pipelines) of any variant.
+        pretrained_backbone: a checkpoint written by
+            :func:`decoupled_rcnn.embedded.pretrain.pretrain_backbone` for this config's tiny
+            backbone variant; loaded through ``init_cfg=dict(type='Pretrained', ...)`` as the
+            paper's configs load ImageNet weights. None: random initialisation.
+
+    Returns:
+        The shrunk config; ``cfg.model`` builds a network of about a million parameters or less.
+    """
+    cfg = copy.deepcopy(cfg)
+    model = cfg.model
+    variant = tiny_backbone_variant(cfg)
+    backbone = ConfigDict(**_BACKBONE_COMMON, **TINY_BACKBONES[variant])
+    backbone.init_cfg = (None if pretrained_backbone is None else ConfigDict(
+        type="Pretrained", checkpoint=str(pretrained_backbone)))
+    model.backbone = backbone
+    stage_channels = _stage_channels(backbone)
+    if model.get("neck") is not None:
+        model.neck.in_channels = [stage_channels[i] for i in backbone.out_indices]
+        model.neck.out_channels = TINY["width"]
+    for key in ("rpn_head", "roi_head"):
+        if model.get(key) is not None:
+            _shrink_heads(model[key])
+    train_cfg = model.get("train_cfg") or ConfigDict()
+    if train_cfg.get("rpn") is not None:
+        _shrink_samplers(train_cfg.rpn, TINY["rpn_samples"])
+    if train_cfg.get("rcnn") is not None:
+        _shrink_samplers(train_cfg.rcnn, TINY["rcnn_samples"])
+    _shrink_proposals(train_cfg.get("rpn_proposal"))
+    test_cfg = model.get("test_cfg") or ConfigDict()
+    _shrink_proposals(test_cfg.get("rpn"))
+    if test_cfg.get("rcnn") is not None:
+        test_cfg.rcnn.max_per_img = TINY["dets_per_img"]
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader",
+                "train_pipeline", "test_pipeline"):
+        if key in cfg:
+            _shrink_pipelines(cfg[key])
+    cfg.load_from = None
+    return cfg

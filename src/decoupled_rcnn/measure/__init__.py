@@ -1,0 +1,1 @@
+"""Measurement: model size and FLOPs (:mod:`.complexity`), speed (:mod:`.benchmark`)."""

@@ -1,0 +1,444 @@
+"""From (config file, overrides, workflow config) to a runnable mmengine config and model.
+
+The one path to a network: a manifest experiment names a model config and scalar overrides
+(NMS_reg, stages, lambda); the workflow config decides where the data is (the paper's
+VOC/COCO, or the generated stand-in), whether the tiny model setting applies, how backbones
+start, which schedule runs (the paper's, or a short iteration budget) and the seed.
+:func:`experiment_config` applies all of that through :func:`compose_config`, and
+:func:`build_model` builds the network; the train and evaluate rules, ``decoupled-rcnn
+bench``, ``complexity`` and ``recipe`` all go through them, so they build the same network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmengine.config import Config, ConfigDict
+
+from decoupled_rcnn.datasets.cfg_options import dataset_cfg_options
+from decoupled_rcnn.paths import REPO_ROOT
+from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
+
+__all__ = ["DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
+           "data_spec", "experiment_config", "import_custom_modules", "load_config",
+           "num_classes", "run_identity", "set_num_classes", "short_schedule"]
+
+DATASET_CONFIGS = REPO_ROOT / "configs" / "_base_" / "datasets"
+
+
+def _skip_metafile_scan_for_bases() -> None:
+    """Resolve ``mmdet::_base_/...`` without reading every metafile of the package.
+
+    mmengine 0.10.7 looks an external config up in all of the package's ``metafile.yml``
+    files (about 800 YAML documents for mmdet) before it falls back to the plain path, which
+    it always does for ``_base_`` files since "base config does not have a metafile". That
+    scan costs ~0.4 s per ``mmdet::`` base, i.e. most of composing a config; answering the
+    lookup's ValueError for ``_base_`` paths at once gives the same path.
+    """
+    from mmengine.config import config as mm_config
+
+    original = mm_config._get_external_cfg_path
+    if getattr(original, "skips_bases", False):
+        return
+
+    def lookup(package_path: str, cfg_file: str) -> str:
+        if cfg_file.startswith("_base_/"):
+            raise ValueError(f"{cfg_file} is a base config (no metafile entry)")
+        return original(package_path, cfg_file)
+
+    lookup.skips_bases = True  # type: ignore[attr-defined]
+    mm_config._get_external_cfg_path = lookup
+
+
+_skip_metafile_scan_for_bases()
+_DATA_KEYS = ("train_dataloader", "val_dataloader", "test_dataloader",
+              "val_evaluator", "test_evaluator")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where an experiment's data comes from.
+
+    Attributes:
+        fragment: a dataset config in ``configs/_base_/datasets`` (``synthetic``, ``voc0712``,
+            ``coco_detection``, ``coco_test_dev``).
+        root: the dataset root the fragment's annotation files are relative to.
+        ann_files: (train, test) annotation files, when not the fragment's defaults (the
+            converted VOC json lives outside the VOCdevkit).
+    """
+
+    fragment: str
+    root: Path
+    ann_files: tuple[Path, Path] | None = None
+
+
+@dataclass(frozen=True)
+class ShortSchedule:
+    """An iteration budget in place of the paper's epochs (the embedded default).
+
+    Attributes:
+        iters: training iterations.
+        lr: base learning rate.
+        batch_size: images per iteration.
+        warmup_iters: linear warm-up length.
+        checkpoint_interval: iterations between checkpoints (resume granularity).
+        optimizer: ``AdamW`` (default: a few hundred iterations of SGD barely move a tiny
+            detector) or ``SGD`` (momentum 0.9, as in the paper).
+        weight_decay: of either optimizer (the paper: 1e-4).
+        clip_grad: largest gradient L2 norm (None: no clipping).
+        decay: after warm-up, ``cosine`` to zero or ``step`` (x0.1 at 75 % of ``iters``).
+    """
+
+    iters: int
+    lr: float
+    batch_size: int
+    warmup_iters: int
+    checkpoint_interval: int
+    optimizer: str = "AdamW"
+    weight_decay: float = 1e-4
+    clip_grad: float | None = 10.0
+    decay: str = "step"
+
+
+def set_num_classes(node: Any, num_classes: int) -> int:
+    """Set every ``num_classes`` key in a (nested) model config; returns how many were set."""
+    count = 0
+    if isinstance(node, Mapping):
+        if "num_classes" in node:
+            node["num_classes"] = num_classes
+            count += 1
+        for value in node.values():
+            count += set_num_classes(value, num_classes)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            count += set_num_classes(value, num_classes)
+    return count
+
+
+def _multiscale(pipeline: list) -> tuple[str, list[float]] | None:
+    """A multi-scale Resize step's kind and its shorter sides relative to the largest."""
+    for step in pipeline or []:
+        scales = (step.get("scale") if step.get("type") == "RandomResize"
+                  else step.get("scales") if step.get("type") == "RandomChoiceResize" else None)
+        if isinstance(scales, list):
+            shorts = [min(s) for s in scales]
+            return step["type"], [s / max(shorts) for s in shorts]
+    return None
+
+
+def _use_dataset(cfg: Config, data: DataSpec) -> None:
+    """Swap the config's dataloaders and evaluators for ``data``'s, keeping multi-scale.
+
+    Multi-scale training is part of the variant (Table IX): the dataset's single scale
+    becomes the same relative scales, discrete (``RandomChoiceResize``, the official six
+    values) or a range (``RandomResize``), as the variant's config had them.
+    """
+    fragment = Config.fromfile(DATASET_CONFIGS / f"{data.fragment}.py",
+                               import_custom_modules=False)
+    multiscale = _multiscale(
+        cfg.get("train_dataloader", {}).get("dataset", {}).get("pipeline", []))
+    for key in _DATA_KEYS:
+        cfg[key] = copy.deepcopy(fragment[key])
+    if multiscale is not None:
+        kind, ratios = multiscale
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        for i, step in enumerate(pipeline):
+            if step["type"] == "Resize":
+                w, h = step["scale"]
+                scales = [(w, round(h * r)) for r in ratios]
+                pipeline[i] = (ConfigDict(type="RandomChoiceResize", keep_ratio=True,
+                                          scales=scales) if kind == "RandomChoiceResize"
+                               else ConfigDict(type="RandomResize", keep_ratio=True,
+                                               scale=[min(scales), max(scales)]))
+    train_ann, test_ann = data.ann_files or (None, None)
+    cfg.merge_from_dict(dataset_cfg_options(data.fragment, data.root, train_ann_file=train_ann,
+                                            val_ann_file=test_ann))
+    set_num_classes(cfg.model, len(_classes(fragment)))
+
+
+def _classes(fragment: Config) -> tuple[str, ...]:
+    """A dataset fragment's classes: its ``metainfo``, else its dataset type's (COCO's 80)."""
+    if fragment.get("metainfo"):
+        return tuple(fragment.metainfo["classes"])
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    return tuple(DATASETS.get(fragment.train_dataloader.dataset.type).METAINFO["classes"])
+
+
+def _use_short_schedule(cfg: Config, schedule: ShortSchedule) -> None:
+    cfg.train_cfg = ConfigDict(type="IterBasedTrainLoop", max_iters=schedule.iters,
+                               val_interval=schedule.iters + 1)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.train_dataloader.batch_size = schedule.batch_size
+    cfg.train_dataloader.sampler = ConfigDict(type="InfiniteSampler", shuffle=True)
+    optimizer = ConfigDict(type=schedule.optimizer, lr=schedule.lr,
+                           weight_decay=schedule.weight_decay)
+    if schedule.optimizer == "SGD":
+        optimizer.momentum = 0.9
+    elif schedule.optimizer != "AdamW":
+        raise ValueError(f"short schedule optimizer must be SGD or AdamW, not "
+                         f"{schedule.optimizer!r}")
+    cfg.optim_wrapper = ConfigDict(type="OptimWrapper", optimizer=optimizer)
+    if schedule.clip_grad is not None:
+        cfg.optim_wrapper.clip_grad = ConfigDict(max_norm=schedule.clip_grad, norm_type=2)
+    warmup = min(schedule.warmup_iters, max(schedule.iters - 1, 1))
+    if schedule.decay == "cosine":
+        decay = ConfigDict(type="CosineAnnealingLR", by_epoch=False, begin=warmup,
+                           end=schedule.iters, T_max=schedule.iters - warmup, eta_min=0.0)
+    elif schedule.decay == "step":
+        decay = ConfigDict(type="MultiStepLR", by_epoch=False, begin=0, end=schedule.iters,
+                           milestones=[int(schedule.iters * 0.75)], gamma=0.1)
+    else:
+        raise ValueError(f"short schedule decay must be step or cosine, not {schedule.decay!r}")
+    cfg.param_scheduler = [
+        ConfigDict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup),
+        decay,
+    ]
+    cfg.default_hooks.checkpoint = ConfigDict(
+        type="CheckpointHook", by_epoch=False, interval=schedule.checkpoint_interval,
+        max_keep_ckpts=2)
+    cfg.default_hooks.logger = ConfigDict(type="LoggerHook", interval=10)
+    cfg.log_processor = ConfigDict(type="LogProcessor", window_size=10, by_epoch=False)
+
+
+def compose_config(
+    config: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    data: DataSpec | None = None,
+    tiny: bool = False,
+    pretrained: bool = True,
+    schedule: ShortSchedule | None = None,
+    work_dir: str | Path | None = None,
+    seed: int = 0,
+    pretrained_backbone: str | Path | None = None,
+) -> Config:
+    """Build the config one experiment trains and tests with.
+
+    Args:
+        config: an mmdet config file (relative paths are taken from the repository root).
+        overrides: dotted keys from the manifest (``model.roi_head.num_stages`` ...).
+        data: the dataset to use instead of the config's (None keeps the config's).
+        tiny: apply :func:`decoupled_rcnn.embedded.tiny.make_tiny` (the embedded default).
+        pretrained: keep the backbone's pretrained init; False for offline runs.
+        pretrained_backbone: with ``tiny``, the stand-in pre-trained tiny backbone checkpoint
+            (the ``pretrain`` rule's output) that plays the ImageNet weights' role.
+        schedule: an iteration budget instead of the config's epochs (None keeps the paper's).
+        work_dir: where checkpoints and logs go.
+        seed: the run's random seed.
+        pretrained_backbone: with ``tiny``, the tiny backbone checkpoint
+            (:func:`decoupled_rcnn.embedded.pretrain.pretrain_backbone`) the backbone starts
+            from, whatever ``pretrained`` says (it is local, not downloaded).
+
+    Returns:
+        The composed config; ``cfg.model`` is ready for ``Runner.from_cfg``.
+    """
+    cfg = load_config(config, overrides)
+    if data is not None:
+        _use_dataset(cfg, data)
+    if tiny:
+        from decoupled_rcnn.embedded.tiny import make_tiny
+
+        cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone)
+    if not pretrained and not (tiny and pretrained_backbone is not None):
+        cfg.model.backbone.init_cfg = None
+    if schedule is not None:
+        _use_short_schedule(cfg, schedule)
+    cfg.randomness = ConfigDict(seed=seed, deterministic=False)
+    if work_dir is not None:
+        cfg.work_dir = str(work_dir)
+    return cfg
+
+
+SYNTHETIC = "synthetic"
+#: Epochs of the paper's 1x schedule: the short budget is scaled by ``epochs / 12``.
+_ONE_X_EPOCHS = 12
+
+
+def data_spec(wcfg: Mapping[str, Any], dataset: str, split: str = "val") -> DataSpec:
+    """Where the manifest's ``dataset`` (``voc0712``/``coco``) lives under a workflow config.
+
+    A root the config leaves unset (e.g. only building a model) shows as ``<unset: key>``.
+    """
+    data = wcfg["data"]
+    layout = Layout.from_config(wcfg)
+    if data["source"] == SYNTHETIC:
+        return DataSpec(SYNTHETIC, layout.path("synthetic_data"))
+    if dataset == "voc0712":
+        from decoupled_rcnn.datasets.cfg_options import DATASET_FRAGMENTS
+
+        train, test, _ = DATASET_FRAGMENTS["voc0712"]  # what convert_voc0712 writes
+        voc = layout.path("voc_json")
+        return DataSpec("voc0712", Path(data.get("voc_root") or "<unset: data.voc_root>"),
+                        ann_files=(voc / train, voc / test))
+    if dataset == "coco":
+        fragment = "coco_test_dev" if split == "test-dev" else "coco_detection"
+        return DataSpec(fragment, Path(data.get("coco_root") or "<unset: data.coco_root>"))
+    raise ValueError(f"manifest dataset {dataset!r} has no data source (voc0712 or coco)")
+
+
+def short_schedule(wcfg: Mapping[str, Any], epochs: int = _ONE_X_EPOCHS) -> ShortSchedule | None:
+    """The short iteration budget of a workflow config (None: the paper's schedules).
+
+    With ``scale_by_epochs`` a paper schedule of ``epochs`` gets ``iters * epochs / 12``
+    iterations (a 2x schedule trains twice as long as 1x), milestones alike.
+    """
+    sched = wcfg["schedule"]
+    if sched["kind"] != "short":
+        return None
+    short = dict(sched["short"])
+    if short.pop("scale_by_epochs", False):
+        factor = epochs / _ONE_X_EPOCHS
+        short["iters"] = max(1, round(short["iters"] * factor))
+    else:
+        short.pop("scale_by_epochs", None)
+    return ShortSchedule(**short)
+
+
+def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int | None = None,
+                      test_id: str | None = None, work_dir: str | Path | None = None,
+                      manifest: Manifest | None = None) -> Config:
+    """The composed config of one manifest experiment under a workflow config.
+
+    Args:
+        wcfg: the workflow config (``configs/workflow/*.yaml``, validated by the Snakefile).
+        experiment_id: a manifest experiment.
+        seed: the training seed (default: the config's ``seed``).
+        test_id: a manifest test setting whose overrides are merged (evaluation).
+        work_dir: where checkpoints and logs go.
+        manifest: the loaded manifest (default: ``wcfg["manifest"]``).
+
+    Returns:
+        The config the train / evaluate rules run, and bench / complexity build.
+    """
+    manifest = manifest or load_manifest(REPO_ROOT / wcfg["manifest"])
+    exp = manifest.experiments[experiment_id]
+    overrides = dict(exp.overrides)
+    split = "val"
+    if test_id is not None:
+        test = manifest.tests[test_id]
+        overrides.update(test.overrides)
+        split = test.split
+    model = wcfg["model"]
+    pretrained_backbone = None
+    if model["tiny"] and model["pretrained"]:
+        from decoupled_rcnn.embedded.pretrain import tiny_backbone_variant
+
+        variant = tiny_backbone_variant(load_config(exp.config, overrides))
+        pretrained_backbone = Layout.from_config(wcfg).path("pretrain", variant=variant)
+    return compose_config(
+        exp.config, overrides,
+        data=data_spec(wcfg, exp.dataset, split),
+        tiny=model["tiny"],
+        pretrained=model["pretrained"],
+        schedule=short_schedule(wcfg, manifest.schedules[exp.schedule].epochs),
+        work_dir=work_dir,
+        seed=wcfg["seed"] if seed is None else seed,
+        pretrained_backbone=pretrained_backbone,
+    )
+
+
+def load_config(config: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """A config file (relative paths from the repository root) with overrides merged.
+
+    Its ``custom_imports`` are not imported here (composing needs no model code): whatever
+    builds the model calls :func:`import_custom_modules` first.
+    """
+    path = Path(config)
+    cfg = Config.fromfile(path if path.is_absolute() else REPO_ROOT / path,
+                          import_custom_modules=False)
+    if overrides:
+        cfg.merge_from_dict(dict(overrides))
+    return cfg
+
+
+def config_chain(config: str | Path) -> list[str]:
+    """The config file and its ``_base_`` files, depth first, as written in each file."""
+    import ast
+
+    path = Path(config)
+    path = path if path.is_absolute() else REPO_ROOT / path
+    chain = [str(config)]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_base_"
+                                                for t in node.targets):
+            value = ast.literal_eval(node.value)
+            for base in [value] if isinstance(value, str) else value:
+                if "::" in base:
+                    chain.append(base)
+                else:
+                    found = (path.parent / base).resolve()
+                    with contextlib.suppress(ValueError):
+                        found = found.relative_to(REPO_ROOT)
+                    chain.extend(config_chain(found))
+    return chain
+
+
+def num_classes(node: Any) -> int | None:
+    """The first ``num_classes`` in a (nested) model config."""
+    if isinstance(node, Mapping):
+        if isinstance(node.get("num_classes"), int):
+            return node["num_classes"]
+        values = node.values()
+    elif isinstance(node, list | tuple):
+        values = node
+    else:
+        return None
+    for value in values:
+        found = num_classes(value)
+        if found is not None:
+            return found
+    return None
+
+
+def run_identity(cfg: Config) -> str:
+    """A digest of everything in a composed config that changes what is trained.
+
+    Two experiments with one identity train the same network on the same data with the same
+    schedule (e.g. a VOC and a COCO row on the generated stand-in data): they run once.
+    """
+    import hashlib
+
+    keep = {k: cfg[k] for k in ("model", "train_dataloader", "train_cfg", "optim_wrapper",
+                                "param_scheduler", "randomness") if k in cfg}
+    text = Config(copy.deepcopy(keep)).pretty_text
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def import_custom_modules(cfg: Config) -> None:
+    """Register mmdet's modules and import the config's ``custom_imports`` (our plugin)."""
+    from mmdet.utils import register_all_modules
+    from mmengine.utils import import_modules_from_strings
+
+    register_all_modules(init_default_scope=True)
+    if cfg.get("custom_imports"):
+        import_modules_from_strings(**cfg.custom_imports)
+
+
+def build_model(cfg: Config, *, init_weights: bool = False):
+    """Build ``cfg.model`` (an mmdet detector) on the CPU, as the Runner builds it.
+
+    Args:
+        cfg: a composed config (:func:`experiment_config` or :func:`compose_config`).
+        init_weights: run ``init_weights`` (which loads a Pretrained ``init_cfg``); without it
+            the weights are the modules' default initialisation, enough for counting.
+
+    Returns:
+        The detector (``nn.Module``).
+    """
+    from mmdet.registry import MODELS
+
+    import_custom_modules(cfg)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    if init_weights:
+        model.init_weights()
+    return model

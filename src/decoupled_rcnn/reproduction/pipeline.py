@@ -1,0 +1,250 @@
+"""What the workflow's rules do, one function per rule; each takes the workflow config.
+
+The workflow config (``configs/workflow/*.yaml``, schema in ``workflow/schemas``) says where
+the data is (generated stand-in or the paper's VOC/COCO), whether the tiny model setting and
+a short schedule apply, the seeds, and where results go. The manifest says what each
+experiment is. Every path comes from the rule (its declared inputs and outputs); what a path
+holds is read back through :class:`~decoupled_rcnn.reproduction.layout.Layout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from decoupled_rcnn.paths import REPO_ROOT
+from decoupled_rcnn.provenance import write_json_atomic
+from decoupled_rcnn.reproduction.compose import SYNTHETIC, experiment_config
+from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
+
+__all__ = ["declared_results", "log_to", "make_figure_files",
+           "make_report", "make_tables", "prepare_data", "run_benchmark", "run_evaluation",
+           "run_pretrain", "run_training"]
+
+
+@contextlib.contextmanager
+def log_to(path: str | Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (and so mmengine's log) to a rule's log file."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
+        yield
+
+
+def _manifest(wcfg: Mapping[str, Any]) -> Manifest:
+    return load_manifest(REPO_ROOT / wcfg["manifest"])
+
+
+def prepare_data(wcfg: Mapping[str, Any], done: str | Path) -> None:
+    """Generate the stand-in data, or check the real roots and convert VOC to COCO json.
+
+    Writes ``done`` (a small JSON summary) last, so the rule's output means "data ready".
+    """
+    data = wcfg["data"]
+    layout = Layout.from_config(wcfg)
+    summary: dict[str, Any] = {"source": data["source"]}
+    if data["source"] == SYNTHETIC:
+        from decoupled_rcnn.datasets.synthetic import generate_synthetic
+
+        syn = dict(data["synthetic"])
+        result = generate_synthetic(layout.path("synthetic_data"), overwrite=True, **syn)
+        summary["synthetic"] = repr(result)
+    else:
+        datasets = {e.dataset for e in _manifest(wcfg).experiments_for(wcfg["tables"])}
+        if "voc0712" in datasets:
+            from decoupled_rcnn.datasets.voc import convert_voc0712
+
+            convert_voc0712(data.get("voc_root"), layout.path("voc_json"))
+            summary["voc"] = str(layout.path("voc_json"))
+        if "coco" in datasets:
+            from decoupled_rcnn.datasets.coco import check_coco_root
+
+            check_coco_root(data.get("coco_root"))
+            summary["coco"] = str(data["coco_root"])
+    write_json_atomic(summary, done)
+
+
+def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | Path,
+                 info: str | Path) -> None:
+    """Pre-train one tiny backbone variant on the stand-in training data (ImageNet's role)."""
+    from decoupled_rcnn.embedded.pretrain import pretrain_backbone
+
+    data_root = Layout.from_config(wcfg).path("synthetic_data")
+    settings = dict(wcfg["model"].get("pretrain") or {})
+    provenance = pretrain_backbone(model_config, data_root, checkpoint, seed=int(wcfg["seed"]),
+                                   **settings)
+    write_json_atomic(provenance, info)
+
+
+def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
+                 checkpoint: str | Path, info: str | Path, gpus: int = 0) -> None:
+    """Train one experiment with one seed; with more than one GPU, through ``torchrun``.
+
+    The work dir is the checkpoint's folder's ``work/``; the composed config is saved there as
+    ``config.py`` first: it is the record of what ran, and what the distributed workers load.
+    """
+    from decoupled_rcnn.reproduction.runs import train_experiment
+
+    layout = Layout.from_config(wcfg)
+    found = layout.parse("checkpoint", checkpoint)
+    work_dir = layout.path("train_work", **found)
+    cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    saved = work_dir / "config.py"
+    cfg.dump(saved)
+    if gpus > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}",
+               "-m", "decoupled_rcnn.cli", "train", str(saved), "--launcher", "pytorch",
+               "--checkpoint", str(checkpoint), "--info", str(info)]
+        subprocess.run(cmd, check=True, env=os.environ.copy())
+        return
+    cfg.filename = str(saved)
+    train_experiment(cfg, checkpoint, info)
+
+
+def _schedule_text(wcfg: Mapping[str, Any], cfg: Any, schedule_id: str) -> str:
+    if wcfg["schedule"]["kind"] == "paper":
+        return schedule_id
+    return f"short: {cfg.train_cfg.max_iters} iterations (paper: {schedule_id})"
+
+
+def run_evaluation(wcfg: Mapping[str, Any], checkpoint: str | Path, train_info: str | Path,
+                   metrics: str | Path) -> None:
+    """Evaluate one trained experiment and seed under one manifest test setting."""
+    from decoupled_rcnn.reproduction.runs import evaluate_experiment
+
+    layout = Layout.from_config(wcfg)
+    key = layout.metrics_key(metrics)
+    manifest = _manifest(wcfg)
+    test = manifest.tests[key.test]
+    exp = manifest.experiments[key.experiment]
+    work_dir = layout.path("eval_work", experiment=key.experiment, seed=key.seed, test=key.test)
+    cfg = experiment_config(wcfg, key.experiment, seed=key.seed, test_id=key.test,
+                            work_dir=work_dir, manifest=manifest)
+    real = wcfg["data"]["source"] != SYNTHETIC
+    # Real VOC: the official code's 11-point protocol; the stand-in is scored COCO-style.
+    detections = layout.path("detections", experiment=key.experiment, seed=key.seed,
+                             test=key.test)
+    result = evaluate_experiment(cfg, checkpoint, metrics, detections,
+                                 server_only=test.server_only and real,
+                                 voc07=real and exp.dataset == "voc0712")
+    trained = json.loads(Path(train_info).read_text())
+    result["provenance"].update(
+        config=exp.config, overrides=dict(exp.overrides), test=key.test, seed=key.seed,
+        dataset=exp.dataset if wcfg["data"]["source"] != SYNTHETIC else "synthetic stand-in",
+        schedule=_schedule_text(wcfg, cfg, exp.schedule),
+        wall_time_s=trained["wall_time_s"], train_hardware=trained["hardware"],
+        train_config=str(layout.path("train_work", experiment=key.experiment,
+                                     seed=key.seed) / "config.py"),
+        log=str(layout.train_log_of(train_info)))
+    write_json_atomic(result, metrics)
+
+
+def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
+                  per_experiment: Sequence[str | Path]) -> None:
+    """Time every experiment's network in one process, interleaved (``decoupled-rcnn bench``).
+
+    The first Faster R-CNN experiment is the baseline of the ratios. Writes the whole result
+    (hardware named in its header) to ``summary`` and each experiment's numbers to its
+    declared benchmark file, where the tables read them.
+    """
+    from decoupled_rcnn.measure.benchmark import BenchConfig, benchmark, write_benchmark_json
+
+    layout = Layout.from_config(wcfg)
+    manifest = _manifest(wcfg)
+    files = {layout.metrics_key(p).experiment: p for p in per_experiment}
+    specs = [BenchConfig(name=e, config=manifest.experiments[e].config,
+                         overrides=dict(manifest.experiments[e].overrides),
+                         cfg=experiment_config(wcfg, e, manifest=manifest)) for e in files]
+    baselines = [e for e in files if manifest.experiments[e].model == "faster_rcnn"]
+    bench = wcfg["benchmark"]
+    result = benchmark(specs, size=tuple(bench["size"]), repeats=bench["repeats"],
+                       warmup=bench["warmup"], device=bench["device"], threads=bench["threads"],
+                       flops=bench["flops"], baseline=baselines[0] if baselines else None)
+    write_benchmark_json(result, summary)
+    for experiment, path in files.items():
+        write_benchmark_json(result, path, entry=experiment)
+
+
+def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str, Any]:
+    """The files the tables and report rules of ``wcfg`` declare (metrics: those that exist).
+
+    What ``decoupled-rcnn tables`` / ``report`` read outside Snakemake: the same files the
+    rules would, never anything else in the results folder.
+    """
+    from decoupled_rcnn.reproduction.figures import figure_names
+    from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
+
+    layout = Layout.from_config(wcfg)
+    selection = select(wcfg)
+    metrics = [Path(p) for p in selection.metrics_files(layout)]
+    benches = [layout.path("benchmark", experiment=e) for e in benchmark_experiments(
+        selection.manifest, wcfg["tables"], selection.experiments)]
+    if existing:
+        metrics = [p for p in metrics if p.is_file()]
+        benches = [p for p in benches if p.is_file()]
+    return {"metrics": metrics, "benchmarks": benches,
+            "tables": [layout.path("table", table=t) for t in wcfg["tables"]],
+            "cells": layout.path("cells"), "runs": layout.path("runs"),
+            "claims": layout.path("claims"),
+            "figures": [layout.path("figure", name=n)
+                        for n in figure_names(selection.manifest, wcfg["tables"])]}
+
+
+def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
+                benchmarks: Sequence[str | Path], tables: Sequence[str | Path],
+                cells: str | Path, runs: str | Path, claims: str | Path) -> None:
+    """Each selected table's CSV, the long-form cells, per-seed runs and claims (declared)."""
+    from decoupled_rcnn.reproduction.selection import select
+    from decoupled_rcnn.reproduction.tables import read_results, write_tables
+
+    layout = Layout.from_config(wcfg)
+    selection = select(wcfg)
+    results = read_results(layout, metrics, benchmarks, aliases=selection.aliases)
+    write_tables(selection.manifest, results, tables=dict(zip(wcfg["tables"], tables)),
+                 cells=cells, runs=runs, claims=claims, seeds=selection.seeds,
+                 aliases=selection.aliases)
+
+
+def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
+                      figures: Sequence[str | Path]) -> None:
+    """AP-vs-IoU and sweep figures (measured beside the paper) from the tables' cells."""
+    import pandas as pd
+
+    from decoupled_rcnn.reproduction.figures import make_figures
+
+    names = {Path(f).stem: Path(f) for f in figures}
+    make_figures(_manifest(wcfg), pd.read_csv(cells_csv), names, wcfg["tables"])
+
+
+def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
+                runs: str | Path, claims: str | Path, metrics: Sequence[str | Path],
+                figures: Sequence[str | Path]) -> None:
+    """``index.html``: the selected tables measured beside the paper, claims, provenance."""
+    import pandas as pd
+
+    from decoupled_rcnn.report import render_report
+    from decoupled_rcnn.reproduction.selection import select
+    from decoupled_rcnn.reproduction.tables import read_provenance
+
+    layout = Layout.from_config(wcfg)
+    selection = select(wcfg)
+    synthetic = wcfg["data"]["source"] == SYNTHETIC
+    setting = ("generated stand-in data and the tiny model setting: levels are not comparable "
+               "to the paper's VOC/COCO numbers, so tables compare shapes (each row's "
+               "difference to its table's baseline row, beside the paper's difference)"
+               if synthetic else "the paper's datasets")
+    render_report(selection.manifest, pd.read_csv(cells), out,
+                  tables=list(wcfg["tables"]), runs=pd.read_csv(runs),
+                  claims=pd.read_csv(claims),
+                  provenance=read_provenance(layout, metrics),
+                  figures={Path(f).stem: Path(f) for f in figures},
+                  aliases=selection.aliases, seeds=list(selection.seeds),
+                  context={"setting": setting, "synthetic": synthetic})

@@ -1,0 +1,181 @@
+"""Training and evaluation runs: what the workflow's train and evaluate rules call.
+
+Training resumes from the newest checkpoint in its work dir that loads completely, so a run
+killed with SIGKILL continues where it stopped and never trusts a half-written file. Every
+output is written to a temporary name and renamed, with its provenance (config, commit,
+hardware, wall time) beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_main_process
+
+from decoupled_rcnn.checkpoint import install_checkpoint_safety
+from decoupled_rcnn.provenance import git_commit, hardware, write_json_atomic
+from decoupled_rcnn.reproduction.compose import import_custom_modules
+
+__all__ = ["build_runner", "evaluate_experiment", "last_good_checkpoint", "train_experiment"]
+
+install_checkpoint_safety()
+
+
+def _loads(path: Path) -> bool:
+    """Whether ``path`` is a complete checkpoint; a refused (unsafe) one raises instead."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise  # complete but refused: never skip it silently
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile):
+        return False  # truncated or unreadable: a run killed while saving
+    return isinstance(state, dict) and "state_dict" in state and "meta" in state
+
+
+def last_good_checkpoint(work_dir: Path) -> Path | None:
+    """The newest ``iter_*.pth`` / ``epoch_*.pth`` in ``work_dir`` that loads completely.
+
+    Broken files (a run killed while saving) are renamed to ``*.broken`` so that mmengine's
+    own ``last_checkpoint`` bookkeeping never points at them again.
+    """
+    def order(p: Path) -> int:
+        return int(re.findall(r"\d+", p.stem)[-1])
+
+    candidates = sorted([*work_dir.glob("iter_*.pth"), *work_dir.glob("epoch_*.pth")],
+                        key=order, reverse=True)
+    for path in candidates:
+        if _loads(path):
+            return path
+        path.rename(path.with_suffix(".pth.broken"))
+    return None
+
+
+def build_runner(cfg: Config):
+    """The mmengine Runner a training runs: plugin imported, resuming from the newest
+    complete checkpoint of the config's work dir (``runner.resumed_from``; None: fresh)."""
+    from mmengine.runner import Runner
+
+    import_custom_modules(cfg)
+    work_dir = Path(cfg.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    resume_from = last_good_checkpoint(work_dir)
+    if resume_from is not None:
+        cfg.resume, cfg.load_from = True, str(resume_from)
+    runner = Runner.from_cfg(cfg)
+    runner.resumed_from = resume_from
+    return runner
+
+
+def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> dict[str, Any]:
+    """Train ``cfg`` (resuming if its work dir has a usable checkpoint) and publish the result.
+
+    Args:
+        cfg: a composed config (:func:`decoupled_rcnn.reproduction.compose.compose_config`) with
+            ``work_dir`` set.
+        checkpoint: where the final weights go (state_dict and meta only).
+        info: where the run's provenance JSON goes.
+
+    Returns:
+        The provenance written to ``info``.
+    """
+    start = time.perf_counter()
+    runner = build_runner(cfg)
+    work_dir, resume_from = Path(cfg.work_dir), runner.resumed_from
+    runner.train()
+    wall = time.perf_counter() - start
+    if not is_main_process():
+        return {}
+
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+    model = runner.model.module if hasattr(runner.model, "module") else runner.model
+    torch.save({"state_dict": model.state_dict(),
+                "meta": {"iter": runner.iter, "epoch": runner.epoch}}, tmp)
+    os.replace(tmp, checkpoint)
+    provenance = {
+        "config": cfg.filename or "",
+        "work_dir": str(work_dir),
+        "iterations": runner.iter,
+        "wall_time_s": round(wall, 1),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "commit": git_commit(),
+        "hardware": hardware(),
+        "torch": torch.__version__,
+    }
+    write_json_atomic(provenance, info)
+    return provenance
+
+
+def _test_dataset_ann(cfg: Config) -> Path:
+    dataset = cfg.test_dataloader.dataset
+    ann = Path(dataset.ann_file)
+    return ann if ann.is_absolute() else Path(dataset.data_root) / ann
+
+
+def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | Path,
+                        detections_prefix: str | Path, *, server_only: bool = False,
+                        voc07: bool = False) -> dict[str, Any]:
+    """Run the test split through a trained model and write box metrics (or a server zip).
+
+    Args:
+        cfg: the composed config with the test setting's overrides merged.
+        checkpoint: weights written by :func:`train_experiment`.
+        metrics_out: the metrics JSON (AP, AP50 ... APl as fractions, plus provenance).
+        detections_prefix: where the detections go (``<prefix>.bbox.json``, and ``.zip``).
+        server_only: the split has no public labels (COCO test-dev): write the detections
+            JSON and the zip the evaluation server accepts, and no metric values.
+        voc07: the primary metrics are VOC07 11-point AP over IoU 0.50:0.05:0.95 (the
+            official code's VOC protocol), COCO-style ones beside under ``coco_style``;
+            otherwise COCO-style, with the 11-point ones beside under ``voc07_11point``.
+
+    Returns:
+        What was written to ``metrics_out``.
+    """
+    from mmengine.runner import Runner
+
+    from decoupled_rcnn.evaluation import coco_box_metrics, voc07_box_metrics, voc_box_metrics
+
+    import_custom_modules(cfg)
+    metrics_out = Path(metrics_out)
+    prefix = Path(detections_prefix)
+    ann_file = _test_dataset_ann(cfg)
+    cfg.test_evaluator = ConfigDict(type="CocoMetric", metric="bbox", format_only=True,
+                                    outfile_prefix=str(prefix), ann_file=str(ann_file))
+    cfg.load_from = str(checkpoint)
+    cfg.resume = False
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+    wall = time.perf_counter() - start
+    dets = Path(f"{prefix}.bbox.json")
+    num_images = len(runner.test_dataloader.dataset)
+    result: dict[str, Any] = {
+        "status": "ok",
+        "detections": str(dets),
+        "provenance": {"checkpoint": str(checkpoint), "test_wall_time_s": round(wall, 1),
+                       "images": num_images, "commit": git_commit(), "hardware": hardware()},
+    }
+    if server_only:
+        archive = dets.with_suffix(".zip")
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(dets, arcname=f"detections_test-dev2017_{metrics_out.parent.name}"
+                                   "_results.json")
+        result.update(submission=str(archive), metrics={},
+                      note="COCO test-dev has no public labels: submit the zip to the "
+                           "COCO detection evaluation server (codalab), bbox track.")
+    elif voc07:
+        result["metrics"] = voc_box_metrics(ann_file, dets)
+    else:
+        result["metrics"] = {**coco_box_metrics(ann_file, dets),
+                             "voc07_11point": voc07_box_metrics(ann_file, dets)}
+    write_json_atomic(result, metrics_out)
+    return result
