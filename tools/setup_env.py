@@ -9,8 +9,14 @@ The pins live in ``pyproject.toml`` alone. The order matters and is why a plain
    imports both torch and pkg_resources;
 2. mmcv from source with ``MMCV_WITH_OPS=1`` and ``--no-build-isolation``: with build
    isolation pip builds a wheel *without* compiled ops and says nothing; the result is
-   checked, and a cached wheel without ops is thrown away and rebuilt once;
-3. the package itself, editable, with the dev extras.
+   checked, and a cached wheel without ops is thrown away and rebuilt once; where torch sees
+   a GPU, with CUDA kernels too (``FORCE_CUDA=1``, the CUDA toolkit's ``nvcc``, which torch's
+   wheel lacks): without a toolkit, or with one of another major version than torch's CUDA,
+   set-up stops and says what to install;
+3. the package itself, editable, with the dev extras;
+4. optionally, the browser the report's browser test drives (Debian's ``chromium``; Playwright
+   uses it through ``executable_path``, so no browser download): installed with apt-get when
+   running as root, otherwise a message says how (the test is skipped without it).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -27,6 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_FIRST = ("torch", "setuptools", "ninja", "psutil")
 OPS_CHECK = "from mmcv.ops import nms, RoIAlign"
+# mmcv's ops were compiled with CUDA kernels (it says "not available" otherwise).
+CUDA_OPS_CHECK = ("from mmcv.ops import get_compiling_cuda_version as v; "
+                  "assert v() != 'not available'")
+TORCH_CUDA = "import torch; print(torch.cuda.is_available(), torch.version.cuda)"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pinned_requirements(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
@@ -48,29 +60,97 @@ def _pip(python: Path, *args: str, **env: str) -> None:
         sys.exit(f"setup_env: pip install {' '.join(args)} failed (see the output above).")
 
 
-def _has_mmcv_ops(python: Path) -> bool:
-    return subprocess.call([str(python), "-c", OPS_CHECK], stderr=subprocess.DEVNULL) == 0
+def _has_mmcv_ops(python: Path, cuda: bool = False) -> bool:
+    checks = [OPS_CHECK, *([CUDA_OPS_CHECK] if cuda else [])]
+    return all(subprocess.call([str(python), "-c", c], stderr=subprocess.DEVNULL) == 0
+               for c in checks)
+
+
+def torch_cuda(python: Path) -> tuple[bool, str | None]:
+    """Whether the installed torch sees a CUDA device, and the CUDA version it was built for."""
+    out = subprocess.run([str(python), "-c", TORCH_CUDA], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return out[0] == "True", None if out[1] == "None" else out[1]
+
+
+def find_nvcc() -> Path | None:
+    """The CUDA toolkit's compiler: $CUDA_HOME/bin, the PATH, then /usr/local/cuda/bin."""
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    for candidate in ([Path(home) / "bin" / "nvcc"] if home else []):
+        if candidate.is_file():
+            return candidate
+    found = shutil.which("nvcc")
+    if found:
+        return Path(found)
+    default = Path("/usr/local/cuda/bin/nvcc")
+    return default if default.is_file() else None
+
+
+def nvcc_version(nvcc: Path) -> str | None:
+    """The toolkit's release (``12.4``) from ``nvcc --version``."""
+    out = subprocess.run([str(nvcc), "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"release (\d+\.\d+)", out)
+    return found.group(1) if found else None
+
+
+def mmcv_build_env(cuda_visible: bool, cuda_version: str | None, nvcc: Path | None,
+                   toolkit: str | None) -> dict[str, str]:
+    """What mmcv's build needs here; exits with one message where it could not use the GPU.
+
+    Args:
+        cuda_visible: torch sees a CUDA device (a GPU node).
+        cuda_version: the CUDA version torch was built for (``torch.version.cuda``).
+        nvcc: the CUDA toolkit's compiler, if one was found.
+        toolkit: that toolkit's release.
+
+    Returns:
+        Environment variables for ``pip install mmcv``: CPU ops only without a GPU, CPU and
+        CUDA ops (``FORCE_CUDA``, ``CUDA_HOME``) with one.
+    """
+    env = {"MMCV_WITH_OPS": "1"}
+    if not cuda_visible:
+        return env
+    wanted = cuda_version or "matching torch"
+    if nvcc is None:
+        sys.exit(f"setup_env: torch sees a CUDA GPU, but no CUDA toolkit (nvcc) was found, so "
+                 f"mmcv would build without CUDA ops and could not train on the GPU. Install "
+                 f"the CUDA toolkit {wanted} (e.g. `module load cuda/{wanted}` on a cluster, or "
+                 f"NVIDIA's cuda-toolkit package), put nvcc on the PATH or set CUDA_HOME, and "
+                 f"run this again.")
+    if cuda_version and toolkit and toolkit.split(".")[0] != cuda_version.split(".")[0]:
+        sys.exit(f"setup_env: the CUDA toolkit at {nvcc} is {toolkit}, but torch was built "
+                 f"for CUDA {cuda_version}; mmcv's CUDA ops must be compiled with the same "
+                 f"major version. Install the CUDA toolkit {cuda_version} (or point CUDA_HOME "
+                 f"at it) and run this again.")
+    return {**env, "FORCE_CUDA": "1", "CUDA_HOME": str(nvcc.parent.parent)}
 
 
 def install_mmcv(python: Path, requirement: str) -> None:
-    """Build mmcv with compiled ops (or reuse pip's cached wheel) and verify the ops import."""
-    if _has_mmcv_ops(python):
+    """Build mmcv with compiled ops (or reuse pip's cached wheel) and verify the ops import.
+
+    Where torch sees a GPU the ops must have CUDA kernels too: then a CUDA toolkit is needed
+    (torch's wheel has no nvcc), and a cached CPU-only wheel is rebuilt.
+    """
+    visible, version = torch_cuda(python)
+    nvcc = find_nvcc() if visible else None
+    build = mmcv_build_env(visible, version, nvcc, nvcc_version(nvcc) if nvcc else None)
+    if _has_mmcv_ops(python, cuda=visible):
         return
-    env = {"MMCV_WITH_OPS": "1", "MAX_JOBS": os.environ.get("MAX_JOBS", str(os.cpu_count() or 2))}
+    env = {**build, "MAX_JOBS": os.environ.get("MAX_JOBS", str(os.cpu_count() or 2))}
     print(
         "setup_env: building mmcv with compiled ops from source; the first build takes about "
         "10-15 minutes on 2 cores, later set-ups reuse pip's cached wheel.",
         flush=True,
     )
     _pip(python, "--no-build-isolation", requirement, **env)
-    if _has_mmcv_ops(python):
+    if _has_mmcv_ops(python, cuda=visible):
         return
     # A wheel built earlier without ops (e.g. with build isolation) sits in pip's cache.
     print("setup_env: installed mmcv has no compiled ops; rebuilding without pip's cache.")
     _run([str(python), "-m", "pip", "uninstall", "-y", "mmcv"])
     _pip(python, "--no-build-isolation", "--no-cache-dir", "--force-reinstall", "--no-deps",
          requirement, **env)
-    if not _has_mmcv_ops(python):
+    if not _has_mmcv_ops(python, cuda=visible):
         sys.exit(
             "setup_env: mmcv is installed without its compiled ops "
             f"(`python -c '{OPS_CHECK}'` fails).\n"
@@ -78,7 +158,33 @@ def install_mmcv(python: Path, requirement: str) -> None:
             f"--no-cache-dir {requirement}\n"
             "  (torch, ninja, psutil and setuptools<81 must be installed first; build isolation "
             "silently drops the ops.)"
+            + ("\n  On this GPU node the ops also need CUDA kernels: add FORCE_CUDA=1 "
+               f"CUDA_HOME={build.get('CUDA_HOME')} to that command." if visible else "")
         )
+
+
+def install_browser() -> bool:
+    """Make sure Debian's chromium is at /usr/bin/chromium (apt-get when root); never fatal.
+
+    Returns:
+        Whether the browser is there afterwards.
+    """
+    if CHROMIUM.exists():
+        return True
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        print(f"setup_env: {CHROMIUM} is missing, so the report's browser test will be "
+              "skipped. Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), "
+              "or run this set-up as root.", flush=True)
+        return False
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    if _run([apt, "install", "-y", "chromium"], **env):
+        _run([apt, "update"], **env)  # a fresh image has no package lists yet
+        _run([apt, "install", "-y", "chromium"], **env)
+    if not CHROMIUM.exists():
+        print(f"setup_env: installing chromium failed (see above); the report's browser "
+              f"test will be skipped until {CHROMIUM} exists.", flush=True)
+    return CHROMIUM.exists()
 
 
 def setup(venv_dir: Path | None) -> None:
@@ -95,6 +201,7 @@ def setup(venv_dir: Path | None) -> None:
     _pip(python, "-e", f"{ROOT}[dev]")
     if _run([str(python), "-m", "decoupled_rcnn.cli", "check-install"]):
         sys.exit("setup_env: the installed stack failed its check (see above).")
+    install_browser()
 
 
 def main() -> None:

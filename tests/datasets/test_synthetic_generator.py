@@ -61,7 +61,7 @@ def test_output_is_a_valid_coco_dataset(tmp_path: Path):
 def test_boxes_are_tight_around_the_visible_pixels(seed: int):
     img, objects = render_image(np.random.default_rng(seed), size=160, with_masks=True)
     assert img.shape == (160, 160, 3) and img.dtype == np.uint8
-    assert 1 <= len(objects) <= 5
+    assert 1 <= len(objects) <= 6
     union = np.zeros((160, 160), bool)
     for obj in objects:
         x, y, w, h = obj["bbox"]

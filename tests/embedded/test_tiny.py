@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from decoupled_rcnn.embedded.tiny import TINY, make_tiny
+from decoupled_rcnn.embedded.tiny import TINY, TINY_BACKBONES, make_tiny, tiny_backbone_variant
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 ALL = sorted(
@@ -67,13 +67,19 @@ def test_tiny_keeps_the_variant(config):
     for key in IDENTITY_KEYS:
         assert _get(tiny, key) == _get(cfg, key), key
     assert tiny.model.backbone.init_cfg is None
+    # every stage trains, BatchNorm normalises with batch statistics (no ImageNet settings)
+    assert tiny.model.backbone.frozen_stages == -1 and tiny.model.backbone.norm_eval is False
+    assert tiny.model.backbone.norm_cfg.requires_grad is True
+    variant = tiny_backbone_variant(cfg)
+    assert {k: tiny.model.backbone[k] for k in TINY_BACKBONES[variant]} == TINY_BACKBONES[variant]
     assert tiny.model.neck.out_channels == TINY["width"]
     proposal = tiny.model.train_cfg.rpn_proposal
     assert proposal.max_per_img == TINY["proposals"]
     if proposal.get("reg_nms") is not None:
         assert proposal.reg_max_per_img == TINY["proposals"]
     resize = [t for t in tiny.train_dataloader.dataset.pipeline if "Resize" in t.type]
-    scales = resize[0].scale if isinstance(resize[0].scale[0], (list, tuple)) else [resize[0].scale]
+    scale = resize[0].get("scale", resize[0].get("scales"))
+    scales = scale if isinstance(scale[0], (list, tuple)) else [scale]
     assert max(max(s) for s in scales) == TINY["max_side"]
     # the input is left alone
     assert cfg.model.neck.out_channels == 256
@@ -89,5 +95,39 @@ def test_tiny_builds_small_models():
     cfg = make_tiny(Config.fromfile(
         str(CONFIGS / "decoupled_rcnn/decoupled-rcnn-cascade-cls_r101_fpn_1x_coco.py")))
     model = MODELS.build(cfg.model)
-    assert sum(p.numel() for p in model.parameters()) < 1.5e6
+    assert sum(p.numel() for p in model.parameters()) < 10e6  # 7.9 M: 3 cls + 3 reg heads
     assert len(model.roi_head.cls_heads) == 3
+
+
+def test_pretrained_backbone_is_loaded_through_init_cfg(tmp_path):
+    cfg = Config.fromfile(str(CONFIGS / "faster_rcnn/faster-rcnn_r101_fpn_1x_voc0712.py"))
+    ckpt = tmp_path / "r101.pth"
+    tiny = make_tiny(cfg, pretrained_backbone=ckpt)
+    assert tiny.model.backbone.init_cfg == {"type": "Pretrained", "checkpoint": str(ckpt)}
+
+
+def _backbone_size(config: str) -> tuple[int, float]:
+    """(parameters, GFLOPs at 160 x 160) of a config's tiny backbone."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.analysis import get_model_complexity_info
+
+    register_all_modules()
+    backbone = MODELS.build(make_tiny(Config.fromfile(str(CONFIGS / config))).model.backbone)
+    flops = get_model_complexity_info(backbone, input_shape=(3, 160, 160), show_table=False,
+                                      show_arch=False)["flops"]
+    return sum(p.numel() for p in backbone.parameters()), flops / 1e9
+
+
+def test_tiny_backbones_keep_the_papers_order():
+    """r50 < r101 <= x101-32x4d < x101-64x4d, in parameters and in FLOPs."""
+    configs = ["faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
+               "faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
+               "faster_rcnn/faster-rcnn_x101-32x4d_fpn_1x_coco.py",
+               "decoupled_rcnn/decoupled-rcnn-cascade_x101-64x4d_fpn_ms-2x_coco.py"]
+    variants = [tiny_backbone_variant(Config.fromfile(str(CONFIGS / c))) for c in configs]
+    assert variants == ["r50", "r101", "x101_32x4d", "x101_64x4d"]
+    sizes = [_backbone_size(c) for c in configs]
+    params, flops = zip(*sizes, strict=True)
+    assert params[0] < params[1] <= params[2] < params[3]
+    assert flops[0] < flops[1] <= flops[2] < flops[3]

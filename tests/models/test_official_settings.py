@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from models_testlib import build_model, load_cfg, make_batch
@@ -77,3 +79,36 @@ def test_double_head_regressor_starts_from_std_001():
     std = head.fc_reg.weight.std().item()
     assert 0.009 < std < 0.011
     assert torch.count_nonzero(head.fc_reg.bias) == 0
+
+
+def _built_cascade(refine_stage_init: str | None):
+    from mmdet.registry import MODELS
+
+    import decoupled_rcnn.models  # noqa: F401
+    from decoupled_rcnn.reproduction.compose import compose_config, import_custom_modules
+
+    overrides = {} if refine_stage_init is None else {
+        "model.roi_head.refine_stage_init": refine_stage_init}
+    cfg = compose_config("configs/decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py",
+                         overrides, tiny=True, pretrained=False)
+    import_custom_modules(cfg)
+    torch.manual_seed(0)
+    head = MODELS.build(cfg.model.roi_head)
+    head.init_weights()
+    return head
+
+
+def test_refine_stages_keep_pytorch_linear_init_as_the_official_code():
+    """Official refine heads never run their Xavier init (name-mangled ``__init_weights``):
+    nn.Linear's default leaves non-zero biases in U(-1/sqrt(fan_in), 1/sqrt(fan_in)), which
+    mmcv's Xavier init (bias 0) would zero."""
+    head = _built_cascade(None)
+    stage1, stage2 = head.reg_heads[0], head.reg_heads[1]
+    fc1, fc2 = stage1.shared_fcs[0], stage2.shared_fcs[0]
+    assert torch.count_nonzero(fc1.bias) == 0  # stage 1: Xavier, as mmdet's heads
+    bound = 1 / math.sqrt(fc2.in_features)
+    assert torch.count_nonzero(fc2.bias) == fc2.bias.numel()
+    assert float(fc2.bias.abs().max()) <= bound and float(fc2.weight.abs().max()) <= bound
+    assert float(stage2.fc_reg.weight.std()) == pytest.approx(0.001, rel=0.2)
+    xavier = _built_cascade("xavier").reg_heads[1].shared_fcs[0]
+    assert torch.count_nonzero(xavier.bias) == 0  # the text-free mmdet default, one key away

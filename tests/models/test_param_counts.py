@@ -61,4 +61,4 @@ def test_other_tables_parameter_counts(config, paper):
 def test_count_is_of_the_config_not_of_the_tiny_setting():
     cfg = load_cfg("decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_coco.py")
     model = build_model(cfg)
-    assert sum(p.numel() for p in model.parameters()) < 1e6
+    assert sum(p.numel() for p in model.parameters()) < 10e6  # tiny: a few M, not 55.42 M

@@ -34,11 +34,11 @@ class _ReportParser(HTMLParser):
         if tag == "td" and "data-column" in a:
             self._cell = {"status": a["data-status"], "text": ""}
             self.cells[(a["data-table"], a["data-row"], a["data-column"])] = self._cell
-        elif tag == "tr" and a.get("id", "").startswith("exp-"):
+        elif tag == "article" and a.get("id", "").startswith("exp-"):
             self._exp = {"status": a["data-status"], "text": "", "links": []}
             self.experiments[a["data-experiment"]] = self._exp
         elif tag == "span" and self._cell is not None:
-            classes = (a.get("class") or "").split()
+            classes = [c for c in (a.get("class") or "").split() if c != "secondary"]
             self._span = classes[0]
             self._cell.setdefault(self._span, "")
             self._cell[f"{self._span}_class"] = " ".join(classes[1:])
@@ -54,7 +54,7 @@ class _ReportParser(HTMLParser):
             self._cell = None
         elif tag == "span":
             self._span = None
-        elif tag == "tr":
+        elif tag == "article":
             self._exp = None
 
     def handle_data(self, data):
@@ -213,3 +213,25 @@ def test_report_command(tmp_path, capsys):
     assert {k[0] for k in parsed.cells} == {"III"}
     assert len(parsed.images) == 2  # Table III: AP vs IoU and the sweep
     assert "98.7" not in out.read_text(encoding="utf-8")  # the stray number appears nowhere
+
+
+def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
+    from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
+    from decoupled_rcnn.reproduction.layout import Layout
+
+    metrics, _ = fixture_files()
+    assert compute_seconds(metrics) == 2 * 3725  # two seeds' trainings, each counted once
+    assert compute_seconds([*metrics, metrics[-1], tmp_path / "absent.json"]) == 2 * 3725
+    manifest = load_manifest()
+    runs = build_runs(manifest, fixture_results(), [0, 1], ["III"])
+    layout = Layout(tmp_path / "results", tmp_path / "index.html")
+    views = qualitative_views(layout, [], "the selected tables (III) train no pair")
+    assert [v["id"] for v in views] == ["fig4", "fig5"] and all("src" not in v for v in views)
+    out = render_report(manifest, build_cells(manifest, runs), layout.report, tables=["III"],
+                        runs=runs, qualitative=views, compute_s=compute_seconds(metrics),
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    assert html.count("Not produced: the selected tables (III) train no pair.") == 2
+    assert "<b>Did it work?</b>\n0 of " in html and "2:04:10" in html
+    assert html.index('id="headline"') < html.index('id="qualitative"') < html.index(
+        'id="table-III"')

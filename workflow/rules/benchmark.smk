@@ -12,6 +12,7 @@ rule benchmark:
     threads: config["benchmark"]["threads"]
     resources:
         gpus=1 if config["benchmark"]["device"] == "cuda" else 0,
+        gpu=1 if config["benchmark"]["device"] == "cuda" else 0,  # the Slurm executor's --gpus
         mem_mb=8000,
         runtime=120,
     script:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from decoupled_rcnn.reproduction.figures import figure_names
 from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.qualitative import fig4_pair
 from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
 
 REPO = Path(workflow.basedir)  # the Snakefile's folder: configs/ and the manifest live here
@@ -13,6 +14,9 @@ EXPERIMENTS = list(SELECTION.experiments)  # one per distinct run (aliases train
 SEEDS = list(SELECTION.seeds)
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
 FIGURES = figure_names(MANIFEST, config["tables"])
+# Fig. 4 / Fig. 5: (FPN, Decoupled R-CNN with cascade) evaluations of the selected tables'
+# runs, or None: then neither figure is in the DAG and the report says what is missing.
+QUALITATIVE = fig4_pair(SELECTION.evaluations, SELECTION.run_of)
 # The pinned software (documentation for --lint). Note: one conda/pip call cannot build
 # mmcv's ops against torch; run the workflow from the project's .venv (make setup).
 CONDA_ENV = "../../environment.yml"
@@ -45,6 +49,22 @@ def all_tables(wildcards=None):
 
 def all_figures(wildcards=None):
     return [str(LAYOUT.path("figure", name=n)) for n in FIGURES]
+
+
+def all_curves(wildcards=None):
+    return [str(LAYOUT.path("curves", experiment=e)) for e in EXPERIMENTS]
+
+
+def qualitative_files(wildcards=None):
+    """Fig. 4 and Fig. 5 (PNG and JSON record each), when the selection has their pair."""
+    kinds = ("fig4", "fig4_info", "fig5", "fig5_info")
+    return [str(LAYOUT.path(k)) for k in kinds] if QUALITATIVE else []
+
+
+def qualitative_metrics(index):
+    """The first seed's metrics file of QUALITATIVE[index] (0: FPN, 1: Decoupled R-CNN)."""
+    ev = QUALITATIVE[index]
+    return str(LAYOUT.path("metrics", experiment=ev.experiment, seed=SEEDS[0], test=ev.test))
 
 
 def model_config(wildcards):

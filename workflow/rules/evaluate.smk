@@ -12,6 +12,7 @@ rule evaluate:
     threads: config["resources"]["evaluate"]["threads"]
     resources:
         gpus=config["resources"]["evaluate"]["gpus"],
+        gpu=config["resources"]["evaluate"]["gpus"],  # the Slurm executor's --gpus=N
         mem_mb=config["resources"]["evaluate"]["mem_mb"],
         runtime=config["resources"]["evaluate"]["runtime_min"],
     script:

@@ -6,6 +6,8 @@ rule report:
         claims=path_of("claims"),
         metrics=all_metrics,
         figures=all_figures,
+        curves=all_curves,
+        qualitative=qualitative_files,
     output:
         html=report(config["report"], caption="../report/index.rst", category="Report"),
     conda:

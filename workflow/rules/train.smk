@@ -17,6 +17,7 @@ rule train:
     threads: config["resources"]["train"]["threads"]
     resources:
         gpus=train_resources("gpus"),
+        gpu=train_resources("gpus"),  # what the Slurm executor requests (--gpus=N)
         mem_mb=train_resources("mem_mb"),
         runtime=train_resources("runtime_min"),
     script:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-HELP = "Check that torch, mmcv (with compiled ops), mmengine and mmdet import and work."
+HELP = ("Check that torch, mmcv (with compiled ops), mmengine and mmdet import and work; "
+        "NMS and RoIAlign run on the CPU, and on the GPU where torch sees one.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,9 +14,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn.install_check import check_stack
+    from decoupled_rcnn.install_check import InstallError, check_stack
 
-    report = check_stack()
+    try:
+        report = check_stack()
+    except InstallError as err:
+        print(f"check-install: {err}", file=sys.stderr)
+        return 1
     if not args.quiet:
         for name, value in report.items():
             print(f"{name:>10}: {value}")

@@ -13,7 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-train", type=int, default=200, help="training images")
     parser.add_argument("--num-val", type=int, default=50, help="validation images")
     parser.add_argument("--size", type=int, default=160, help="image side in pixels")
-    parser.add_argument("--max-objects", type=int, default=5, help="most objects per image")
+    parser.add_argument("--max-objects", type=int, default=None,
+                        help="most objects per image (default: the generator's)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
@@ -23,10 +24,11 @@ def run(args: argparse.Namespace) -> int:
 
     from decoupled_rcnn.datasets import DatasetError, generate_synthetic
 
+    extra = {} if args.max_objects is None else {"max_objects": args.max_objects}
     try:
         summary = generate_synthetic(
             args.out, seed=args.seed, num_train=args.num_train, num_val=args.num_val,
-            size=args.size, max_objects=args.max_objects, overwrite=args.overwrite,
+            size=args.size, overwrite=args.overwrite, **extra,
         )
     except (DatasetError, ValueError) as err:
         print(f"make-synthetic: error: {err}", file=sys.stderr)

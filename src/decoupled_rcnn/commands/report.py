@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from decoupled_rcnn.reproduction.pipeline import declared_results, make_report
     from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
 
@@ -24,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     files = declared_results(wcfg)
     make_report(wcfg, wcfg["report"], cells=files["cells"], runs=files["runs"],
                 claims=files["claims"], metrics=files["metrics"],
-                figures=[f for f in files["figures"] if f.is_file()])
+                figures=[f for f in files["figures"] if f.is_file()],
+                curves=[f for f in files["curves"] if Path(f).is_file()],
+                qualitative=[f for f in files["qualitative"] if Path(f).is_file()])
     print(wcfg["report"])
     return 0

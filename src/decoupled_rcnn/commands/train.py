@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "Train a composed mmengine config, resuming from its work dir's last good checkpoint."
 
@@ -13,14 +14,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--info", required=True, help="where the run's provenance JSON goes")
     parser.add_argument("--work-dir", help="override the config's work_dir")
     parser.add_argument("--launcher", default="none", choices=["none", "pytorch", "slurm"],
-                        help="distributed launcher (torchrun sets up 'pytorch')")
+                        help="distributed launcher (torchrun sets up 'pytorch'; without CUDA "
+                        "the workers use gloo)")
 
 
 def run(args: argparse.Namespace) -> int:
     from mmengine.config import Config
 
+    from decoupled_rcnn.install_check import InstallError, require_cuda_ops
     from decoupled_rcnn.reproduction.runs import train_experiment
 
+    try:
+        require_cuda_ops()
+    except InstallError as err:
+        print(f"train: {err}", file=sys.stderr)
+        return 1
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.work_dir:

@@ -4,10 +4,11 @@ The paper's detectors start from ImageNet-pre-trained backbones. The embedded de
 ImageNet, so each tiny backbone (:data:`decoupled_rcnn.embedded.tiny.TINY_BACKBONES`) is
 pre-trained once on a classification task cut from the generated TRAINING images: square crops
 around each object (context margin and centre jitter drawn per crop) labelled by the object's
-class, and background crops (random windows overlapping no object by more than IoU 0.3, many
-of them partly covering one) labelled 0. A global-average-pooled linear classifier on the last
-stage is the only extra layer; it is dropped afterwards. Images keep the detector's input
-normalisation (``model.data_preprocessor``), so the features transfer as they are.
+class, and background crops (random windows that overlap no object by more than IoU 0.3 and
+hold at most 30 % of any object's box, many of them partly covering one) labelled 0. A
+global-average-pooled linear classifier on the last stage is the only extra layer; it is
+dropped afterwards. Images keep the detector's input normalisation
+(``model.data_preprocessor``), so the features transfer as they are.
 
 The checkpoint holds plain tensors and builtins only (``{"state_dict": ..., "meta": ...}``),
 so it loads under torch's ``weights_only=True``, and every experiment loads it through
@@ -220,9 +221,8 @@ def pretrain_backbone(
 
     start = time.perf_counter()
     path = Path(model_config)
-    cfg = make_tiny(Config.fromfile(str(path if path.is_absolute() else REPO_ROOT / path)))
-    variant = tiny_backbone_variant(Config.fromfile(
-        str(path if path.is_absolute() else REPO_ROOT / path)))
+    full = Config.fromfile(str(path if path.is_absolute() else REPO_ROOT / path))
+    cfg, variant = make_tiny(full), tiny_backbone_variant(full)
     prep = cfg.model.get("data_preprocessor") or {}
     norm = dict(mean=tuple(prep.get("mean", (123.675, 116.28, 103.53))),
                 std=tuple(prep.get("std", (58.395, 57.12, 57.375))),

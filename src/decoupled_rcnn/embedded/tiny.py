@@ -23,7 +23,10 @@ __all__ = ["TINY", "TINY_BACKBONES", "make_tiny", "tiny_backbone_variant"]
 #: The tiny setting's numbers.
 TINY = dict(
     width=32,  # FPN, RPN and RoI feature channels (256 in the paper)
-    fc_width=64,  # head FC / conv-branch width (1024 in the paper)
+    # head FC / conv-branch width (1024 in the paper). Measured on the stand-in data (250
+    # iterations): fc 64 -> AP 16, 512 -> AP 27-29, 1024 -> AP 29 at +25 % time; FC width
+    # is cheap, the FPN width is not (64 instead of 32: +40 % time per iteration).
+    fc_width=512,
     rpn_samples=64,  # RPN anchors per image (256)
     rcnn_samples=64,  # RoIs per image for each sampler (512)
     nms_pre=200,  # per-level candidates before the RPN NMS (2000 train / 1000 test)
@@ -35,14 +38,15 @@ TINY = dict(
 #: Tiny backbone per paper backbone (:func:`tiny_backbone_variant` names the key). Every one
 #: trains all stages with BatchNorm in training mode.
 TINY_BACKBONES: dict[str, dict[str, Any]] = {
-    # ResNet-18 layout (BasicBlock 2-2-2-2), stage widths 16/32/64/128
+    # ResNet-18 layout (BasicBlock 2-2-2-2), stage widths 16/32/64/128: 0.70 M, 0.07 GFLOPs
     "r50": dict(type="ResNet", depth=18, base_channels=16),
-    # ResNet-34 layout (BasicBlock 3-4-6-3), same widths: deeper
+    # ResNet-34 layout (BasicBlock 3-4-6-3), same widths, deeper: 1.34 M, 0.13 GFLOPs
     "r101": dict(type="ResNet", depth=34, base_channels=16),
-    # ResNeXt bottlenecks (3-4-6-3), 4 groups x 4 channels at stage 1: wider again
-    "x101_32x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=4, base_width=4),
-    # as x101_32x4d with twice the groups
-    "x101_64x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=8, base_width=4),
+    # ResNeXt-50 layout (grouped bottlenecks 3-4-6-3), 4 groups x 8 channels at stage 1:
+    # about r101's size, as in the paper (1.35 M, 0.13 GFLOPs), but deeper and grouped
+    "x101_32x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=4, base_width=8),
+    # twice the groups at the same group width, as 64x4d is to 32x4d: 2.65 M, 0.25 GFLOPs
+    "x101_64x4d": dict(type="ResNeXt", depth=50, base_channels=8, groups=8, base_width=8),
 }
 _BACKBONE_COMMON = dict(num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=-1,
                         norm_cfg=dict(type="BN", requires_grad=True), norm_eval=False,
@@ -109,8 +113,10 @@ def _shrink_pipelines(node: Any) -> None:
         for item in node:
             _shrink_pipelines(item)
     elif isinstance(node, dict):
-        if "Resize" in str(node.get("type", "")) and "scale" in node:
-            node["scale"] = _shrink_scale(node["scale"])
+        if "Resize" in str(node.get("type", "")):
+            for key in ("scale", "scales"):  # Resize / RandomResize, RandomChoiceResize
+                if key in node:
+                    node[key] = _shrink_scale(node[key])
         for value in node.values():
             _shrink_pipelines(value)
 
@@ -155,7 +161,8 @@ def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None) -> 
             paper's configs load ImageNet weights. None: random initialisation.
 
     Returns:
-        The shrunk config; ``cfg.model`` builds a network of about a million parameters or less.
+        The shrunk config; ``cfg.model`` builds a network of 2-8 million parameters (mostly
+        the heads' first FC layer).
     """
     cfg = copy.deepcopy(cfg)
     model = cfg.model

@@ -21,7 +21,12 @@ from torch import Tensor, nn
 from decoupled_rcnn.models.roi_head_inference import DecoupledInferenceMixin
 from decoupled_rcnn.models.stages import assigner_at, stage_loss_weights, stage_target_stds
 
-__all__ = ["DecoupledRoIHead", "stage_target_stds"]
+__all__ = ["REFINE_STAGE_INITS", "DecoupledRoIHead", "stage_target_stds"]
+
+#: Stage > 1 regressor inits: "pytorch" (the official code's effective one: nn.Linear's
+#: default for the FCs) or "xavier" (mmdet's ConvFCBBoxHead default, as stage 1).
+REFINE_STAGE_INITS = ("pytorch", "xavier")
+_FC_HEADS = ("Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead", "ConvFCBBoxHead")
 
 
 @MODELS.register_module()
@@ -69,6 +74,9 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
         reg_stage_loss_decay: ratio of consecutive regression-stage weights inside Eq. 8's
             sum (see :func:`~decoupled_rcnn.models.stages.stage_loss_weights`); 0.5 is the
             official code's ``[1, 0.5, 0.25]``, 1.0 an unweighted sum.
+        refine_stage_init: initialisation of the FC regressors of stages > 1: ``"pytorch"``
+            (nn.Linear's default, ``fc_reg`` N(0, 0.001): what the official refine heads
+            effectively use) or ``"xavier"`` (mmdet's default, as stage 1).
         share_fcs: classifier and stage-1 regressor are one head (``cls_head`` must then
             regress, and ``reg_head`` only describes stages > 1).
         cascade_cls: one classifier per stage (Table X).
@@ -95,6 +103,7 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
                  num_stages: int = 1,
                  reg_loss_weight: float = 1.0,
                  reg_stage_loss_decay: float = 0.5,
+                 refine_stage_init: str = "pytorch",
                  share_fcs: bool = False,
                  cascade_cls: bool = False,
                  cls_stage_loss_weights: Sequence[float] | None = None,
@@ -107,6 +116,8 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
         self.num_stages = num_stages
         self.reg_loss_weight = reg_loss_weight
         self.reg_stage_loss_weights = stage_loss_weights(num_stages, reg_stage_loss_decay)
+        assert refine_stage_init in REFINE_STAGE_INITS, refine_stage_init
+        self.refine_stage_init = refine_stage_init
         self.share_fcs = share_fcs
         self.num_cls_stages = num_stages if cascade_cls else 1
         self.cls_stage_loss_weights = (
@@ -138,6 +149,12 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
                 cfg.get("bbox_coder", dict(type="DeltaXYWHBBoxCoder")),
                 target_means=[0.0, 0.0, 0.0, 0.0],
                 target_stds=stage_target_stds(base_stds, stage))
+            if self.refine_stage_init == "pytorch" and cfg.get("type") in _FC_HEADS:
+                # The official refine heads' own init is never called (name-mangled
+                # ``__init_weights``): their FCs keep nn.Linear's default init and only
+                # ``fc_reg`` gets BBoxHead's N(0, 0.001). An explicit init_cfg stops mmdet's
+                # ConvFCBBoxHead from adding its Xavier init.
+                cfg.init_cfg = [dict(type="Normal", std=0.001, override=dict(name="fc_reg"))]
             cfgs.append(cfg)
         return cfgs
 

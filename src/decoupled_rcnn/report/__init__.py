@@ -1,12 +1,16 @@
 """The paper-style HTML report (jinja2): claims, the selected tables, figures, provenance.
 
-:func:`render_report` reads only what the tables step wrote (cells, per-seed runs, claims)
-and the provenance of the declared metrics files. Each cell shows our value (the mean over
-seeds, with its spread), and secondary: the paper's value and either the difference to the
-paper (real data) or the *shape*, this row's difference to the table's baseline row beside
-the paper's (stand-in data, where levels are not comparable). Cells without a measurement say
-why (missing, failed, COCO server, published value of another detector) and never show a
-number in place of ours.
+:func:`render_report` reads only what the tables step wrote (cells, per-seed runs, claims),
+the provenance of the declared metrics files and the declared figures. The first screen
+answers "did it work" (setting, experiments finished / failed / missing, the claims' verdicts,
+compute time, links to every table), then come the paper's Fig. 4 and Fig. 5 reproduced, the
+claims, the tables (each with its figures beside it) and one card per experiment with its
+training curves and provenance. Each cell shows our value (the mean over seeds, with its
+spread); the paper's value and either the difference to the paper (real data) or the
+*shape*, this row's difference to the table's baseline row beside the paper's (stand-in
+data, where levels are not comparable), are secondary: on hover, or in every cell with the
+"show the paper's values" switch. Cells without a measurement say why (missing, failed, COCO
+server, published value of another detector) and never show a number in place of ours.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from decoupled_rcnn.reproduction.figures import figure_caption
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
 from decoupled_rcnn.reproduction.tables import FAILED, MISSING, OK, PUBLISHED, SERVER, UNDEFINED
 
@@ -103,14 +108,18 @@ def _table_view(manifest: Manifest, table: Table, cells: pd.DataFrame,
             "cells": [_cell_view(mine.loc[c.key], manifest, shapes) for c in table.columns],
         })
         group = row.group
+    statuses = sub[sub["status"] != PUBLISHED]["status"]
     return {"id": table.id, "title": table.title, "note": table.note,
+            "measured": int((statuses == OK).sum()), "cells": int(len(statuses)),
+            "failed": int((statuses == FAILED).sum()),
             "label_columns": list(table.label_columns), "baseline": baseline,
             "columns": [{"key": c.key, "label": c.label} for c in table.columns], "rows": rows}
 
 
 def _experiment_views(manifest: Manifest, tables: Sequence[str],
                       provenance: Mapping[str, Mapping[str, Any]],
-                      aliases: Mapping[str, str], report_dir: Path) -> list[dict[str, Any]]:
+                      aliases: Mapping[str, str], report_dir: Path,
+                      curves: Mapping[str, str | Path]) -> list[dict[str, Any]]:
     using = {e: [t for t in ts if t in tables] for e, ts in manifest.tables_using().items()}
     shared: dict[str, list[str]] = {}
     for alias, run in aliases.items():
@@ -151,6 +160,7 @@ def _experiment_views(manifest: Manifest, tables: Sequence[str],
             "wall_time": str(_dt.timedelta(seconds=round(float(wall)))) if wall else "",
             "log": _href(prov.get("log"), report_dir), "evaluations": ev_views,
             "status": _overall(ev_views),
+            "curve": _href(str(curves[exp.id]), report_dir) if exp.id in curves else "",
         })
     return views
 
@@ -185,7 +195,10 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   provenance: Mapping[str, Mapping[str, Any]] | None = None,
                   figures: Mapping[str, str | Path] | None = None,
                   aliases: Mapping[str, str] | None = None, seeds: Sequence[int] = (0,),
-                  context: Mapping[str, Any] | None = None) -> Path:
+                  context: Mapping[str, Any] | None = None,
+                  curves: Mapping[str, str | Path] | None = None,
+                  qualitative: Sequence[Mapping[str, Any]] = (),
+                  compute_s: float | None = None) -> Path:
     """Render ``index.html`` for the selected tables.
 
     Args:
@@ -201,7 +214,11 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         aliases: experiment -> the experiment whose run it shares.
         seeds: the training seeds.
         context: header facts; ``setting`` is shown as a notice, ``synthetic`` switches the
-            cells from "difference to the paper" to "shape".
+            cells from "difference to the paper" to "shape" (and names the data stand-in).
+        curves: training experiment -> its training-curve PNG.
+        qualitative: Fig. 4 and Fig. 5
+            (:func:`decoupled_rcnn.report.summary.qualitative_views`).
+        compute_s: training and evaluation seconds the metrics files record.
 
     Returns:
         The path written.
@@ -218,11 +235,12 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
     views = []
     for tid in tables:
         view = _table_view(manifest, manifest.tables[tid], cells, aliases, shapes)
-        view["figures"] = [(name, src) for name, src in figures.items()
-                           if name.startswith(f"table_{tid}_")]
+        view["figures"] = [(name, src, figure_caption(manifest, name))
+                           for name, src in figures.items() if name.startswith(f"table_{tid}_")]
         views.append(view)
     counts = cells[cells["status"] != PUBLISHED]["status"].value_counts().to_dict()
-    experiments = _experiment_views(manifest, tables, provenance or {}, aliases, report_dir)
+    experiments = _experiment_views(manifest, tables, provenance or {}, aliases, report_dir,
+                                    curves or {})
     exp_counts: dict[str, int] = {}
     for view in experiments:
         exp_counts[view["status"]] = exp_counts.get(view["status"], 0) + 1
@@ -238,6 +256,9 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         paper=manifest.paper, tables=views, counts=counts, context=context, shapes=shapes,
         experiments=experiments, exp_counts=exp_counts, seeds=list(seeds),
         claims=claim_views, verdicts=verdicts,
+        qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
+                     for q in qualitative],
+        compute=(str(_dt.timedelta(seconds=round(compute_s))) if compute_s else ""),
         claim_rule=str(claims["rule"].iloc[0]) if claims is not None and len(claims) else "",
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -27,7 +27,8 @@ from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 
 __all__ = ["DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
            "data_spec", "experiment_config", "import_custom_modules", "load_config",
-           "num_classes", "run_identity", "set_num_classes", "short_schedule"]
+           "num_classes", "run_identity", "set_num_classes", "short_schedule",
+           "evaluation_identity"]
 
 DATASET_CONFIGS = REPO_ROOT / "configs" / "_base_" / "datasets"
 
@@ -234,9 +235,6 @@ def compose_config(
         schedule: an iteration budget instead of the config's epochs (None keeps the paper's).
         work_dir: where checkpoints and logs go.
         seed: the run's random seed.
-        pretrained_backbone: with ``tiny``, the tiny backbone checkpoint
-            (:func:`decoupled_rcnn.embedded.pretrain.pretrain_backbone`) the backbone starts
-            from, whatever ``pretrained`` says (it is local, not downloaded).
 
     Returns:
         The composed config; ``cfg.model`` is ready for ``Runner.from_cfg``.
@@ -400,18 +398,35 @@ def num_classes(node: Any) -> int | None:
     return None
 
 
+def _digest(node: Any) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(node, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def run_identity(cfg: Config) -> str:
     """A digest of everything in a composed config that changes what is trained.
 
     Two experiments with one identity train the same network on the same data with the same
     schedule (e.g. a VOC and a COCO row on the generated stand-in data): they run once.
+    ``model.test_cfg`` is left out (it does not change training): :func:`evaluation_identity`
+    compares it per test setting.
     """
-    import hashlib
-
     keep = {k: cfg[k] for k in ("model", "train_dataloader", "train_cfg", "optim_wrapper",
                                 "param_scheduler", "randomness") if k in cfg}
-    text = Config(copy.deepcopy(keep)).pretty_text
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    keep = copy.deepcopy(Config(keep).to_dict())
+    keep["model"].pop("test_cfg", None)
+    return _digest(keep)
+
+
+def evaluation_identity(cfg: Config, overrides: Mapping[str, Any]) -> str:
+    """A digest of ``model.test_cfg`` once a test setting's ``overrides`` are merged."""
+    merged = Config(copy.deepcopy({"model": {"test_cfg": cfg.model.get("test_cfg")}}))
+    merged.merge_from_dict({k: v for k, v in overrides.items()
+                            if k.startswith("model.test_cfg")})
+    return _digest(merged.to_dict())
 
 
 def import_custom_modules(cfg: Config) -> None:

@@ -118,7 +118,8 @@ def save(fig: Figure, out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure made with layout="constrained" keeps it
+        fig.tight_layout()
     fig.savefig(out, dpi=110, metadata={"Software": None})
     return out
 
@@ -134,6 +135,18 @@ def figure_names(manifest: Manifest, tables: list[str] | None = None) -> list[st
         if table.sweep is not None:
             names.append(f"table_{tid}_sweep")
     return names
+
+
+def figure_caption(manifest: Manifest, name: str) -> str:
+    """The one-sentence caption of a :func:`figure_names` figure."""
+    tid, kind = name.removeprefix("table_").split("_", 1)
+    table = manifest.tables[tid]
+    if kind == "ap_vs_iou":
+        return (f"Table {tid}: AP at IoU thresholds 0.5 to 0.9 for each row, ours (solid, "
+                "measured points only) beside the paper's (dashed).")
+    metrics = ", ".join(m for m in SWEEP_METRICS if any(c.key == m for c in table.columns))
+    return (f"Table {tid}: {metrics} against {table.sweep}, ours (solid, measured points "
+            "only) beside the paper's (dashed).")
 
 
 def make_figures(manifest: Manifest, cells: pd.DataFrame,

@@ -19,6 +19,9 @@ into what it holds. No other module joins result paths::
     <results>/logs/<step>.log
     <results>/.cache/selection.json                             which experiments share a run
     <report folder>/index.html, <report folder>/figures/<name>.png
+    <report folder>/figures/curves/<experiment>.png             training curves
+    <report folder>/figures/fig4_fpn_vs_decoupled.png (+ .json) Fig. 4: FPN vs Decoupled boxes
+    <report folder>/figures/fig5_detections.png (+ .json)       Fig. 5: final model's boxes
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ _TEMPLATES = {
     "log": "{results}/logs/{name}.log",
     "selection_cache": "{results}/.cache/selection.json",
     "figure": "{report_dir}/figures/{name}.png",
+    "curves": "{report_dir}/figures/curves/{experiment}.png",
+    "fig4": "{report_dir}/figures/fig4_fpn_vs_decoupled.png",
+    "fig4_info": "{report_dir}/figures/fig4_fpn_vs_decoupled.json",
+    "fig5": "{report_dir}/figures/fig5_detections.png",
+    "fig5_info": "{report_dir}/figures/fig5_detections.json",
 }
 _WILDCARDS = ("experiment", "seed", "test", "variant", "table", "name")
 

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from decoupled_rcnn.reproduction.compose import SYNTHETIC, experiment_config
 from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 
-__all__ = ["declared_results", "log_to", "make_figure_files",
-           "make_report", "make_tables", "prepare_data", "run_benchmark", "run_evaluation",
-           "run_pretrain", "run_training"]
+__all__ = ["declared_results", "log_to", "make_curve_file", "make_fig4_file",
+           "make_fig5_file", "make_figure_files", "make_report", "make_tables", "prepare_data",
+           "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
 
 
 @contextlib.contextmanager
@@ -71,9 +70,19 @@ def prepare_data(wcfg: Mapping[str, Any], done: str | Path) -> None:
     write_json_atomic(summary, done)
 
 
+def use_threads(threads: int | None) -> None:
+    """Give torch the job's CPU threads (the rule's ``threads:``), not every core: jobs run
+    side by side, and oversubscribed OpenMP threads slow all of them down."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
 def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | Path,
-                 info: str | Path) -> None:
+                 info: str | Path, threads: int | None = None) -> None:
     """Pre-train one tiny backbone variant on the stand-in training data (ImageNet's role)."""
+    use_threads(threads)
     from decoupled_rcnn.embedded.pretrain import pretrain_backbone
 
     data_root = Layout.from_config(wcfg).path("synthetic_data")
@@ -84,27 +93,46 @@ def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | P
 
 
 def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
-                 checkpoint: str | Path, info: str | Path, gpus: int = 0) -> None:
-    """Train one experiment with one seed; with more than one GPU, through ``torchrun``.
+                 checkpoint: str | Path, info: str | Path, gpus: int = 0,
+                 threads: int | None = None) -> None:
+    """Train one experiment with one seed; with more than one process, through ``torchrun``.
 
     The work dir is the checkpoint's folder's ``work/``; the composed config is saved there as
     ``config.py`` first: it is the record of what ran, and what the distributed workers load.
-    """
-    from decoupled_rcnn.reproduction.runs import train_experiment
+    Processes: one per GPU (``gpus``, NCCL), else ``resources.train.processes`` CPU workers
+    (gloo); both go through the same ``torchrun`` launch. The short schedule's ``batch_size``
+    is the images of one iteration over all processes (each process takes its share); a
+    paper schedule's config gives images per GPU (the paper: 4 GPUs x 2 images).
 
+    Raises:
+        InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
+        ValueError: the short schedule's batch does not split evenly over the processes.
+    """
+    use_threads(threads)
+    from decoupled_rcnn.install_check import require_cuda_ops
+    from decoupled_rcnn.reproduction.distributed import torchrun_command, training_processes
+
+    require_cuda_ops()  # before anything starts: mmengine trains on the GPU whenever it sees one
+    processes = training_processes(wcfg["resources"]["train"], gpus)
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
     work_dir = layout.path("train_work", **found)
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
+    if processes > 1 and wcfg["schedule"]["kind"] == "short":
+        total = cfg.train_dataloader.batch_size
+        if total % processes:
+            raise ValueError(f"schedule.short.batch_size {total} does not split over "
+                             f"{processes} training processes")
+        cfg.train_dataloader.batch_size = total // processes
     work_dir.mkdir(parents=True, exist_ok=True)
     saved = work_dir / "config.py"
     cfg.dump(saved)
-    if gpus > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}",
-               "-m", "decoupled_rcnn.cli", "train", str(saved), "--launcher", "pytorch",
-               "--checkpoint", str(checkpoint), "--info", str(info)]
-        subprocess.run(cmd, check=True, env=os.environ.copy())
+    if processes > 1:
+        subprocess.run(torchrun_command(saved, checkpoint, info, processes), check=True,
+                       env=os.environ.copy())
         return
+    from decoupled_rcnn.reproduction.runs import train_experiment
+
     cfg.filename = str(saved)
     train_experiment(cfg, checkpoint, info)
 
@@ -116,8 +144,9 @@ def _schedule_text(wcfg: Mapping[str, Any], cfg: Any, schedule_id: str) -> str:
 
 
 def run_evaluation(wcfg: Mapping[str, Any], checkpoint: str | Path, train_info: str | Path,
-                   metrics: str | Path) -> None:
+                   metrics: str | Path, threads: int | None = None) -> None:
     """Evaluate one trained experiment and seed under one manifest test setting."""
+    use_threads(threads)
     from decoupled_rcnn.reproduction.runs import evaluate_experiment
 
     layout = Layout.from_config(wcfg)
@@ -180,6 +209,7 @@ def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str
     rules would, never anything else in the results folder.
     """
     from decoupled_rcnn.reproduction.figures import figure_names
+    from decoupled_rcnn.reproduction.qualitative import fig4_pair
     from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
 
     layout = Layout.from_config(wcfg)
@@ -187,10 +217,16 @@ def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str
     metrics = [Path(p) for p in selection.metrics_files(layout)]
     benches = [layout.path("benchmark", experiment=e) for e in benchmark_experiments(
         selection.manifest, wcfg["tables"], selection.experiments)]
+    curves = [layout.path("curves", experiment=e) for e in selection.experiments]
+    qualitative = ([layout.path(k) for k in ("fig4", "fig4_info", "fig5", "fig5_info")]
+                   if fig4_pair(selection.evaluations, selection.run_of) else [])
     if existing:
         metrics = [p for p in metrics if p.is_file()]
         benches = [p for p in benches if p.is_file()]
-    return {"metrics": metrics, "benchmarks": benches,
+        curves = [p for p in curves if p.is_file()]
+        qualitative = [p for p in qualitative if p.is_file()]
+    return {"metrics": metrics, "benchmarks": benches, "curves": curves,
+            "qualitative": qualitative,
             "tables": [layout.path("table", table=t) for t in wcfg["tables"]],
             "cells": layout.path("cells"), "runs": layout.path("runs"),
             "claims": layout.path("claims"),
@@ -224,18 +260,93 @@ def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
     make_figures(_manifest(wcfg), pd.read_csv(cells_csv), names, wcfg["tables"])
 
 
+def make_curve_file(wcfg: Mapping[str, Any], train_infos: Sequence[str | Path],
+                    out: str | Path) -> None:
+    """One experiment's training curves (every seed) from mmengine's scalar logs."""
+    from decoupled_rcnn.reproduction.curves import make_curves
+
+    layout = Layout.from_config(wcfg)
+    experiment = layout.parse("curves", out)["experiment"]
+    seeds = {int(layout.parse("train_info", p)["seed"]): p for p in train_infos}
+    make_curves(experiment, seeds, out)
+
+
+def _detections_of(layout: Layout, metrics: str | Path) -> Path:
+    """The detections file an evaluation wrote (recorded in its metrics file)."""
+    recorded = json.loads(Path(metrics).read_text(encoding="utf-8")).get("detections")
+    if recorded:
+        return Path(recorded)
+    key = layout.metrics_key(metrics)
+    prefix = layout.path("detections", experiment=key.experiment, seed=key.seed, test=key.test)
+    return Path(f"{prefix}.bbox.json")
+
+
+def _split_of(wcfg: Mapping[str, Any], layout: Layout, metrics: str | Path,
+              manifest: Manifest) -> tuple[Path, Path]:
+    """The annotation file and image folder an evaluation was scored on."""
+    from decoupled_rcnn.reproduction.detection_figures import split_files
+
+    key = layout.metrics_key(metrics)
+    return split_files(experiment_config(wcfg, key.experiment, test_id=key.test,
+                                         manifest=manifest))
+
+
+FIG4_NAMES = ("FPN", "Decoupled R-CNN, cascaded regression")
+
+
+def make_fig4_file(wcfg: Mapping[str, Any], metrics: Sequence[str | Path], out: str | Path,
+                   info: str | Path) -> None:
+    """Fig. 4: the FPN baseline's and Decoupled R-CNN's boxes on the same validation images.
+
+    Args:
+        metrics: the baseline's and the Decoupled R-CNN's metrics files (one seed each).
+    """
+    from decoupled_rcnn.reproduction.detection_figures import make_fig4
+
+    layout = Layout.from_config(wcfg)
+    manifest = _manifest(wcfg)
+    ann, images = _split_of(wcfg, layout, metrics[0], manifest)
+    make_fig4(ann, images, [_detections_of(layout, m) for m in metrics], FIG4_NAMES, out, info,
+              experiments=[layout.metrics_key(m).experiment for m in metrics],
+              seed=int(wcfg["seed"]))
+
+
+def make_fig5_file(wcfg: Mapping[str, Any], metrics: str | Path, out: str | Path,
+                   info: str | Path) -> None:
+    """Fig. 5: the final model's detections at score >= 0.6, worst cases by matched IoU."""
+    from decoupled_rcnn.reproduction.detection_figures import make_fig5
+
+    layout = Layout.from_config(wcfg)
+    ann, images = _split_of(wcfg, layout, metrics, _manifest(wcfg))
+    make_fig5(ann, images, _detections_of(layout, metrics), layout.metrics_key(metrics).experiment,
+              out, info, seed=int(wcfg["seed"]))
+
+
 def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                 runs: str | Path, claims: str | Path, metrics: Sequence[str | Path],
-                figures: Sequence[str | Path]) -> None:
-    """``index.html``: the selected tables measured beside the paper, claims, provenance."""
+                figures: Sequence[str | Path], curves: Sequence[str | Path] = (),
+                qualitative: Sequence[str | Path] = ()) -> None:
+    """``index.html``: the selected tables measured beside the paper, claims, provenance.
+
+    Args:
+        curves: the training-curve PNGs the rule declares (one per training experiment).
+        qualitative: the Fig. 4 / Fig. 5 PNGs and their JSON records the rule declares
+            (none where the selected tables lack the experiments they need).
+    """
     import pandas as pd
 
     from decoupled_rcnn.report import render_report
+    from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
+    from decoupled_rcnn.reproduction.qualitative import FIG4_PAIRS, fig4_pair
     from decoupled_rcnn.reproduction.selection import select
     from decoupled_rcnn.reproduction.tables import read_provenance
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)
+    missing = "" if fig4_pair(selection.evaluations, selection.run_of) else (
+        f"the selected tables ({', '.join(wcfg['tables'])}) train no FPN / Decoupled R-CNN "
+        "with cascaded regression pair of one backbone (rows of Table VII or VIII: "
+        + "; ".join(f"{a} vs {b}" for a, b in FIG4_PAIRS) + ")")
     synthetic = wcfg["data"]["source"] == SYNTHETIC
     setting = ("generated stand-in data and the tiny model setting: levels are not comparable "
                "to the paper's VOC/COCO numbers, so tables compare shapes (each row's "
@@ -247,4 +358,7 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   provenance=read_provenance(layout, metrics),
                   figures={Path(f).stem: Path(f) for f in figures},
                   aliases=selection.aliases, seeds=list(selection.seeds),
+                  curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
+                  qualitative=qualitative_views(layout, qualitative, missing),
+                  compute_s=compute_seconds(metrics),
                   context={"setting": setting, "synthetic": synthetic})

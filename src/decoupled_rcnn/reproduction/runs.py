@@ -8,6 +8,7 @@ hardware, wall time) beside it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
@@ -23,6 +24,7 @@ from mmengine.dist import is_main_process
 from decoupled_rcnn.checkpoint import install_checkpoint_safety
 from decoupled_rcnn.provenance import git_commit, hardware, write_json_atomic
 from decoupled_rcnn.reproduction.compose import import_custom_modules
+from decoupled_rcnn.reproduction.distributed import images_per_iteration, setup_cpu_distributed
 
 __all__ = ["build_runner", "evaluate_experiment", "last_good_checkpoint", "train_experiment"]
 
@@ -54,7 +56,9 @@ def last_good_checkpoint(work_dir: Path) -> Path | None:
     for path in candidates:
         if _loads(path):
             return path
-        path.rename(path.with_suffix(".pth.broken"))
+        # Every rank of a multi-process training looks: the first one moves the file.
+        with contextlib.suppress(FileNotFoundError):
+            path.rename(path.with_suffix(".pth.broken"))
     return None
 
 
@@ -64,6 +68,7 @@ def build_runner(cfg: Config):
     from mmengine.runner import Runner
 
     import_custom_modules(cfg)
+    setup_cpu_distributed(cfg)  # launcher 'pytorch' without CUDA: gloo workers
     work_dir = Path(cfg.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     resume_from = last_good_checkpoint(work_dir)
@@ -91,6 +96,7 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
     work_dir, resume_from = Path(cfg.work_dir), runner.resumed_from
     runner.train()
     wall = time.perf_counter() - start
+    images = images_per_iteration(runner)  # every rank takes part in the sum
     if not is_main_process():
         return {}
 
@@ -105,6 +111,8 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
         "config": cfg.filename or "",
         "work_dir": str(work_dir),
         "iterations": runner.iter,
+        "processes": runner.world_size,
+        "images_per_iter": images,
         "wall_time_s": round(wall, 1),
         "resumed_from": str(resume_from) if resume_from else None,
         "commit": git_commit(),

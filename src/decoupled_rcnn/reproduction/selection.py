@@ -25,7 +25,7 @@ from decoupled_rcnn.reproduction.manifest import Evaluation, Manifest, load_mani
 
 __all__ = ["Selection", "benchmark_experiments", "seeds_of", "select"]
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _IDENTITY_KEYS = ("manifest", "seed", "seeds", "data", "model", "schedule")
 
 
@@ -89,8 +89,13 @@ def _fingerprint(wcfg: Mapping[str, Any]) -> str:
 
 def _identities(wcfg: Mapping[str, Any], manifest: Manifest,
                 experiments: list[str]) -> dict[str, dict[str, str]]:
-    """Experiment id -> {"identity": run digest, "variant": tiny backbone variant or ""}."""
-    from decoupled_rcnn.reproduction.compose import experiment_config, run_identity
+    """Experiment id -> {"identity": run digest, "variant": tiny backbone variant or "",
+    "tests": {test setting: digest of the test-time config under it}}."""
+    from decoupled_rcnn.reproduction.compose import (
+        evaluation_identity,
+        experiment_config,
+        run_identity,
+    )
 
     layout = Layout.from_config(wcfg)
     out = {}
@@ -100,7 +105,8 @@ def _identities(wcfg: Mapping[str, Any], manifest: Manifest,
         variant = ""
         if wcfg["model"]["tiny"] and init.get("checkpoint"):
             variant = layout.parse("pretrain", init["checkpoint"])["variant"]
-        out[exp] = {"identity": run_identity(cfg), "variant": variant}
+        tests = {t.id: evaluation_identity(cfg, t.overrides) for t in manifest.tests.values()}
+        out[exp] = {"identity": run_identity(cfg), "variant": variant, "tests": tests}
     return out
 
 
@@ -130,6 +136,11 @@ def _cached_identities(wcfg: Mapping[str, Any], manifest: Manifest,
     return {e: known[e] for e in experiments}
 
 
+def _tests_of(manifest: Manifest, tables: tuple[str, ...], experiment: str) -> list[str]:
+    return [ev.test for ev in manifest.evaluations_for(list(tables))
+            if ev.experiment == experiment]
+
+
 def select(wcfg: Mapping[str, Any], manifest: Manifest | None = None, *,
            dedupe: bool = True) -> Selection:
     """The runs of ``wcfg`` (a validated workflow config).
@@ -147,9 +158,13 @@ def select(wcfg: Mapping[str, Any], manifest: Manifest | None = None, *,
     aliases: dict[str, str] = {}
     for exp in needed:
         identity = info[exp]["identity"] if info else exp
-        if identity in first:
-            aliases[exp] = first[identity]
-        else:
+        run = first.get(identity)
+        # An alias is evaluated with its run's config: only where every test setting it is
+        # evaluated under gives the same test-time config as well.
+        if run is not None and all(info[exp]["tests"][t] == info[run]["tests"][t]
+                                   for t in _tests_of(manifest, tables, exp)):
+            aliases[exp] = run
+        elif run is None:
             first[identity] = exp
     runs = [e for e in needed if e not in aliases]
     evaluations = list(dict.fromkeys(

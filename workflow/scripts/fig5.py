@@ -1,0 +1,6 @@
+"""Rule fig5: see decoupled_rcnn.reproduction.pipeline.make_fig5_file."""
+from decoupled_rcnn.reproduction.pipeline import log_to, make_fig5_file
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+with log_to(sm.log[0]):
+    make_fig5_file(sm.config, sm.input.metrics, sm.output.png, sm.output.info)
