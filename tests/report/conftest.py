@@ -94,7 +94,7 @@ def full_report(tmp_path_factory, tiny_coco):
                         provenance=read_provenance(fixture_layout(), metrics), figures=figures,
                         seeds=[0, 1], curves=curves,
                         qualitative=qualitative_views(layout, qualitative),
-                        compute_s=compute_seconds(metrics),
+                        compute_s=compute_seconds(fixture_layout(), metrics),
                         context={"setting": "generated stand-in data: not comparable",
                                  "synthetic": True})
     return manifest, out, layout

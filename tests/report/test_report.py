@@ -220,15 +220,19 @@ def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
     from decoupled_rcnn.reproduction.layout import Layout
 
     metrics, _ = fixture_files()
-    assert compute_seconds(metrics) == 2 * 3725  # two seeds' trainings, each counted once
-    assert compute_seconds([*metrics, metrics[-1], tmp_path / "absent.json"]) == 2 * 3725
+    layout = fixture_layout()
+    absent = layout.path("metrics", experiment="voc_r50_faster", seed=0, test="default")
+    # two seeds' trainings, each counted once; a repeated or absent file adds nothing
+    assert compute_seconds(layout, metrics) == 2 * 3725
+    assert compute_seconds(layout, [*metrics, metrics[-1], absent]) == 2 * 3725
     manifest = load_manifest()
     runs = build_runs(manifest, fixture_results(), [0, 1], ["III"])
     layout = Layout(tmp_path / "results", tmp_path / "index.html")
     views = qualitative_views(layout, [], "the selected tables (III) train no pair")
     assert [v["id"] for v in views] == ["fig4", "fig5"] and all("src" not in v for v in views)
     out = render_report(manifest, build_cells(manifest, runs), layout.report, tables=["III"],
-                        runs=runs, qualitative=views, compute_s=compute_seconds(metrics),
+                        runs=runs, qualitative=views,
+                        compute_s=compute_seconds(fixture_layout(), metrics),
                         context={"synthetic": True})
     html = out.read_text(encoding="utf-8")
     assert html.count("Not produced: the selected tables (III) train no pair.") == 2

@@ -32,19 +32,22 @@ def _read(path: str | Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def compute_seconds(metrics: Sequence[str | Path]) -> float:
+def compute_seconds(layout: Layout, metrics: Sequence[str | Path]) -> float:
     """Seconds of training (each experiment and seed once) and evaluation the files record.
 
-    Missing or failed files add nothing; the benchmark is not included.
+    Args:
+        layout: the results layout the metrics files belong to.
+        metrics: declared metrics files; missing or failed ones add nothing. The benchmark
+            is not included.
     """
-    trained: dict[tuple[str, str], float] = {}
+    trained: dict[tuple[str, int | None], float] = {}
     tested = 0.0
     for path in metrics:
         prov = _read(path).get("provenance", {})
-        seed_dir = Path(path).parent.parent
+        key = layout.metrics_key(path)
         wall = prov.get("wall_time_s")
         if isinstance(wall, int | float):
-            trained.setdefault((seed_dir.parent.name, seed_dir.name), float(wall))
+            trained.setdefault((key.experiment, key.seed), float(wall))
         test = prov.get("test_wall_time_s")
         if isinstance(test, int | float):
             tested += float(test)

@@ -360,5 +360,5 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   aliases=selection.aliases, seeds=list(selection.seeds),
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
-                  compute_s=compute_seconds(metrics),
+                  compute_s=compute_seconds(layout, metrics),
                   context={"setting": setting, "synthetic": synthetic})
