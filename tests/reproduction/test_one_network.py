@@ -42,7 +42,7 @@ def test_same_parameter_count_everywhere(wcfg, experiment, tmp_path, capsys):
     benched = json.loads(out.read_text())["entries"][0]["params_trainable"]
 
     assert trained == counted == benched
-    assert trained < 5e6  # the tiny setting, not the paper's network
+    assert trained < 10e6  # the tiny setting (a few M), not the paper's 83.22 M
 
     capsys.readouterr()
     assert cli.main(["complexity", "--experiment", experiment, "--params-only", "--json"]) == 0
