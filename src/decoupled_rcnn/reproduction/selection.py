@@ -187,21 +187,6 @@ def select(wcfg: Mapping[str, Any], manifest: Manifest | None = None, *,
                      pretrain_config=pretrain, variant_of=variant_of)
 
 
-def describe_aliases(selection: Selection) -> dict[str, list[str]]:
-    """Training experiment -> the other experiments (rows) that share its run."""
-    shared: dict[str, list[str]] = {}
-    for alias, run in selection.aliases.items():
-        shared.setdefault(run, []).append(alias)
-    return shared
-
-
-def as_json(selection: Selection) -> str:
-    """A summary for logs and ``decoupled-rcnn recipe``."""
-    return json.dumps({"tables": selection.tables, "seeds": selection.seeds,
-                       "experiments": selection.experiments, "aliases": dict(selection.aliases),
-                       "variants": selection.variants}, indent=1)
-
-
 def benchmark_experiments(manifest: Manifest, tables: Sequence[str],
                           runs: Sequence[str] | None = None) -> list[str]:
     """Experiments of ``tables`` whose rows report speed, FLOPs or parameters.
