@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import os
 import time
@@ -215,9 +214,9 @@ def pretrain_backbone(
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
 
     from decoupled_rcnn.paths import REPO_ROOT
+    from decoupled_rcnn.reproduction.compose import init_weights_quietly
 
     start = time.perf_counter()
     path = Path(model_config)
@@ -235,13 +234,7 @@ def pretrain_backbone(
     register_all_modules(init_default_scope=False)
     torch.manual_seed(seed)
     backbone = MODELS.build(cfg.model.backbone)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        backbone.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(backbone)
     channels = cfg.model.neck.in_channels[-1] if cfg.model.get("neck") else None
     if channels is None:
         with torch.no_grad():

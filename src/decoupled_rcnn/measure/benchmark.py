@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import logging
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -182,11 +181,15 @@ def _build(
     The network comes from :func:`decoupled_rcnn.reproduction.compose.build_model`, as in the
     training and evaluation rules, so the timed network is the one they run.
     """
-    from mmengine.logging import MMLogger
     from mmengine.optim import OptimWrapper
 
     from decoupled_rcnn.measure import complexity
-    from decoupled_rcnn.reproduction.compose import build_model, compose_config, num_classes
+    from decoupled_rcnn.reproduction.compose import (
+        build_model,
+        compose_config,
+        init_weights_quietly,
+        num_classes,
+    )
 
     cfg = spec.cfg
     if cfg is None:
@@ -196,13 +199,7 @@ def _build(
     cfg.model.backbone.init_cfg = None  # timing does not depend on the weights' values
     torch.manual_seed(seed)
     model = build_model(cfg)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
     model.eval()
 
     params = complexity.count_parameters(model)

@@ -32,7 +32,8 @@ from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 
 __all__ = ["DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
-           "data_spec", "experiment_config", "import_custom_modules", "load_config",
+           "data_spec", "experiment_config", "import_custom_modules", "init_weights_quietly",
+           "load_config",
            "num_classes", "run_identity", "set_num_classes", "short_schedule",
            "evaluation_identity"]
 
@@ -276,6 +277,21 @@ def import_custom_modules(cfg: Config) -> None:
         import_modules_from_strings(**cfg.custom_imports)
 
 
+def init_weights_quietly(module) -> None:
+    """``module.init_weights()`` without mmengine's INFO line for every parameter."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        module.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def build_model(cfg: Config, *, init_weights: bool = False):
     """Build ``cfg.model`` (an mmdet detector) on the CPU, as the Runner builds it.
 
@@ -292,5 +308,5 @@ def build_model(cfg: Config, *, init_weights: bool = False):
     import_custom_modules(cfg)
     model = MODELS.build(copy.deepcopy(cfg.model))
     if init_weights:
-        model.init_weights()
+        init_weights_quietly(model)
     return model
