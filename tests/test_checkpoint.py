@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.hub import get_config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import decoupled_rcnn.models  # noqa: F401  (installs the checkpoint allow-list)
 from decoupled_rcnn.checkpoint import UnsafeCheckpointError, safe_checkpoint_globals
+from decoupled_rcnn.reproduction.runs import build_runner
 
 
 def tiny_faster_rcnn_cfg(data, work_dir: Path, max_iters: int) -> Config:
@@ -94,13 +96,30 @@ def test_runner_checkpoint_needs_the_allow_list(trained_two_iters):
     assert state["meta"]["iter"] == 2
 
 
+class TrainedIterations(Hook):
+    """Records the iteration counter at the start of every iteration a runner trains."""
+
+    priority = "VERY_HIGH"
+
+    def __init__(self):
+        self.iters: list[int] = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.iters.append(runner.iter)  # 0 for the first iteration of a fresh training
+
+
 def test_resume_continues_to_iteration_four(trained_two_iters, tiny_coco):
     work_dir, first = trained_two_iters
     weights_at_2 = {k: v.clone() for k, v in first.model.state_dict().items()}
     cfg = tiny_faster_rcnn_cfg(tiny_coco, work_dir, max_iters=4)
-    cfg.resume = True  # finds work_dir/last_checkpoint
-    runner = Runner.from_cfg(cfg)
+    # The train rule's runner: it resumes from the work dir's newest complete checkpoint.
+    runner = build_runner(cfg)
+    assert runner.resumed_from == work_dir / "iter_2.pth"
+    trained = TrainedIterations()
+    runner.register_hook(trained)
     runner.train()
+    # Iterations 3 and 4 ran, and only they: a restart at 0 would run [0, 1, 2, 3].
+    assert trained.iters == [2, 3], f"resume ran iterations {trained.iters} (counter values)"
     assert runner.iter == 4
     state = torch.load(work_dir / "iter_4.pth", map_location="cpu", weights_only=True)
     assert state["meta"]["iter"] == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -23,10 +24,19 @@ def coco_doc(num_images: int = 2, boxes=None) -> dict:
     }
 
 
+def image_bytes(width: int, height: int, fmt: str = "JPEG") -> bytes:
+    """A real, complete image of that size (the checks read its header and end marker)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 60)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
 def write_split(root: Path, ann_rel: str, img_rel: str, doc: dict) -> Path:
     (root / img_rel).mkdir(parents=True, exist_ok=True)
     for img in doc["images"]:
-        (root / img_rel / img["file_name"]).write_bytes(b"")
+        (root / img_rel / img["file_name"]).write_bytes(image_bytes(img["width"], img["height"]))
     ann = root / ann_rel
     ann.parent.mkdir(parents=True, exist_ok=True)
     ann.write_text(json.dumps(doc))

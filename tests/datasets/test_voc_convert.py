@@ -27,8 +27,8 @@ def xml_text(objects, width=64, height=48) -> str:
             f"<depth>3</depth></size>{''.join(parts)}</annotation>")
 
 
-def make_voc(root: Path, years: dict, write_images: bool = False) -> Path:
-    """years: {"VOC2007": {"trainval": {img_id: objects}, "test": {...}}}."""
+def make_voc(root: Path, years: dict, write_images: bool = True) -> Path:
+    """years: {"VOC2007": {"trainval": {img_id: objects}, "test": {...}}}; 64x48 JPEGs."""
     for year, sets in years.items():
         for sub in ("Annotations", "ImageSets/Main", "JPEGImages"):
             (root / year / sub).mkdir(parents=True, exist_ok=True)
@@ -38,12 +38,10 @@ def make_voc(root: Path, years: dict, write_images: bool = False) -> Path:
             for img_id, objects in images.items():
                 (root / year / "Annotations" / f"{img_id}.xml").write_text(xml_text(objects))
                 jpg = root / year / "JPEGImages" / f"{img_id}.jpg"
-                if write_images:
-                    import cv2
+                # Real images always: the conversion checks each one's header and size.
+                import cv2
 
-                    cv2.imwrite(str(jpg), np.full((48, 64, 3), 127, np.uint8))
-                else:
-                    jpg.write_bytes(b"")
+                cv2.imwrite(str(jpg), np.full((48, 64, 3), 127, np.uint8))
     return root
 
 

@@ -69,3 +69,14 @@ def test_paper_setting_keeps_the_config_schedule_and_pretrained_init():
     cfg = compose_config("configs/decoupled_rcnn/decoupled-rcnn_r101_fpn_1x_voc0712.py")
     assert cfg.train_cfg.type == "EpochBasedTrainLoop" and cfg.train_cfg.max_epochs == 12
     assert cfg.model.backbone.init_cfg.checkpoint == "torchvision://resnet101"
+
+
+def test_no_warmup_means_no_warmup_scheduler():
+    """``warmup_iters: 0`` (the schema's minimum) trains: mmengine refuses a 0-length LinearLR."""
+    import dataclasses
+
+    for warmup, types in ((0, ["MultiStepLR"]), (2, ["LinearLR", "MultiStepLR"])):
+        cfg = compose_config("configs/decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py",
+                             data=SYNTH, tiny=True, pretrained=False,
+                             schedule=dataclasses.replace(SHORT, warmup_iters=warmup))
+        assert [s.type for s in cfg.param_scheduler] == types

@@ -1,6 +1,8 @@
 # Shared names: what the chosen tables run (the selection) and where it goes (the layout).
 from pathlib import Path
 
+from decoupled_rcnn.provenance import remove_temporaries
+from decoupled_rcnn.reproduction.config_checks import check_dataset_roots
 from decoupled_rcnn.reproduction.figures import figure_names
 from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.qualitative import fig4_pair
@@ -79,3 +81,13 @@ def pretrained_backbone(wildcards):
 
 def train_resources(key):
     return config["resources"]["train"][key]
+
+
+onstart:
+    # The DAG is built and jobs are about to run (never for a dry run, which answers "what
+    # would run" without the data): a dataset root the selected tables read must exist.
+    check_dataset_roots(config, {e.dataset for e in MANIFEST.experiments_for(config["tables"])})
+    # Half-written files of a killed run (never read: writes are atomic) go now, while this
+    # run holds the working directory's lock and nothing else writes there.
+    remove_temporaries(LAYOUT.results, LAYOUT.path("figure", name="any").parent)
+    remove_temporaries(LAYOUT.report.parent, recursive=False)

@@ -8,6 +8,7 @@ rule report:
         figures=all_figures,
         curves=all_curves,
         qualitative=qualitative_files,
+        data=path_of("data_ready"),
     output:
         html=report(config["report"], caption="../report/index.rst", category="Report"),
     conda:

@@ -1,5 +1,6 @@
-"""Rule curves: see decoupled_rcnn.reproduction.pipeline.make_curve_file."""
-from decoupled_rcnn.reproduction.pipeline import log_to, make_curve_file
+"""Rule curves: see decoupled_rcnn.reproduction.pipeline_figures.make_curve_file."""
+from decoupled_rcnn.reproduction.pipeline import log_to
+from decoupled_rcnn.reproduction.pipeline_figures import make_curve_file
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):

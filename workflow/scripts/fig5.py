@@ -1,5 +1,6 @@
-"""Rule fig5: see decoupled_rcnn.reproduction.pipeline.make_fig5_file."""
-from decoupled_rcnn.reproduction.pipeline import log_to, make_fig5_file
+"""Rule fig5: see decoupled_rcnn.reproduction.pipeline_figures.make_fig5_file."""
+from decoupled_rcnn.reproduction.pipeline import log_to
+from decoupled_rcnn.reproduction.pipeline_figures import make_fig5_file
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):

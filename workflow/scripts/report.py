@@ -5,4 +5,5 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
     make_report(sm.config, sm.output.html, cells=sm.input.cells, runs=sm.input.runs,
                 claims=sm.input.claims, metrics=sm.input.metrics, figures=sm.input.figures,
-                curves=sm.input.curves, qualitative=sm.input.qualitative)
+                curves=sm.input.curves, qualitative=sm.input.qualitative,
+                data=sm.input.data)

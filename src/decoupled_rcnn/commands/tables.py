@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (*files["tables"], files["cells"], files["runs"], files["claims"]):
         print(path)
     if args.figures:
-        from decoupled_rcnn.reproduction.pipeline import make_figure_files
+        from decoupled_rcnn.reproduction.pipeline_figures import make_figure_files
 
         make_figure_files(wcfg, files["cells"], files["figures"])
         print(*files["figures"], sep="\n")

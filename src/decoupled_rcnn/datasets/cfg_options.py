@@ -27,6 +27,8 @@ DATASET_FRAGMENTS: dict[str, tuple[str, str, str]] = {
         "annotations/image_info_test-dev2017.json",
     ),
     "voc0712": ("voc0712_trainval.json", "voc07_test.json", "voc07_test.json"),
+    # Your own dataset: the workflow passes its json files (decoupled_rcnn.datasets.custom).
+    "custom": ("annotations/train.json", "annotations/val.json", "annotations/val.json"),
 }
 
 

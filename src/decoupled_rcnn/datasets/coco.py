@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from decoupled_rcnn.datasets.common import DatasetError, is_finite_number, load_json
+from decoupled_rcnn.datasets.images import check_image
 
 __all__ = [
     "COCO_SPLITS",
@@ -146,6 +147,9 @@ def _check_images(images: list, ann_file: Path, img_dir: Path, check_files: bool
                 ann_file, f"image id {img['id']} points at missing image file "
                 f"{img_dir / img['file_name']}"
             )
+        if check_files:  # header and tail only (datasets.images): no pixel is decoded
+            check_image(img_dir / img["file_name"], width=img["width"], height=img["height"],
+                        ann_file=ann_file)
         by_id[img["id"]] = img
     return by_id
 
@@ -163,14 +167,17 @@ def check_coco_json(
         ann_file: The annotation json.
         img_dir: Folder that the images' ``file_name`` entries are relative to.
         require_annotations: False for image-info files without labels (test-dev).
-        check_files: Check that every listed image file exists.
+        check_files: Check that every listed image file exists, is a complete image (header
+            and end marker; :func:`~decoupled_rcnn.datasets.images.check_image`) and has the
+            json's width and height.
 
     Returns:
         Counts of what was found; degenerate or out-of-image boxes are counted in
         ``num_dropped`` and logged (mmdet's ``CocoDataset`` skips them).
 
     Raises:
-        DatasetError: Unreadable/malformed json, missing image folder or file, duplicate
+        DatasetError: Unreadable/malformed/empty json, missing, corrupt, truncated or
+            wrongly sized image, missing image folder, duplicate
             ids, an annotation of an unknown image or with an unknown category id, a box that
             is not four finite numbers, or an empty split (no images, or no valid box where
             annotations are required).

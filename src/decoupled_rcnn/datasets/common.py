@@ -53,6 +53,8 @@ def load_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(path, "file not found" if not path.exists() else "not a regular file")
+    if path.stat().st_size == 0:
+        raise DatasetError(path, "empty file (0 bytes): expected a json document")
     try:
         with path.open("rb") as f:
             return json.load(f)

@@ -18,6 +18,9 @@ Conventions:
       so one ``data_root`` and an empty image prefix serve both years.
     * A box with ``w < 1`` or ``h < 1``, or outside its image, is dropped with a logged count
       (mmdet's ``CocoDataset`` would skip it anyway); an unknown class name is rejected.
+    * Other class lists (your own dataset, :mod:`decoupled_rcnn.datasets.custom`): pass
+      ``classes=``; ids are 1..N in that order. ``reject_inverted=True`` makes a box with
+      ``xmin > xmax`` or ``ymin > ymax`` an error instead of a dropped box.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from decoupled_rcnn.datasets.coco import box_is_degenerate, require_dataset_root
 from decoupled_rcnn.datasets.common import DatasetError, write_json_atomic
+from decoupled_rcnn.datasets.images import check_image
 
 __all__ = [
     "VOC_CLASSES",
@@ -38,6 +42,7 @@ __all__ = [
     "VocObject",
     "VocRecord",
     "convert_voc0712",
+    "voc_records_to_coco",
     "convert_voc_to_coco",
     "parse_voc_xml",
     "voc_box_to_coco",
@@ -80,6 +85,7 @@ class VocRecord:
     width: int
     height: int
     objects: tuple[VocObject, ...]
+    filename: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,14 +122,19 @@ def _number(node: ET.Element, tag: str, xml_path: Path) -> int:
         raise DatasetError(xml_path, f"<{tag}> is not a number: {text!r}") from err
 
 
-def parse_voc_xml(xml_path: str | os.PathLike) -> VocRecord:
+def parse_voc_xml(xml_path: str | os.PathLike, classes: Sequence[str] | None = VOC_CLASSES,
+                  *, reject_inverted: bool = False) -> VocRecord:
     """Parse one VOC annotation file.
 
     Args:
         xml_path: ``Annotations/<id>.xml``.
+        classes: The known class names (default VOC's 20); None accepts any name.
+        reject_inverted: Raise for a box with ``xmin > xmax`` or ``ymin > ymax`` (default:
+            such a box is kept here and dropped as degenerate by the conversion).
 
     Returns:
-        Image size and objects; class names are checked against :data:`VOC_CLASSES`.
+        Image size, objects and ``<filename>``; class names are checked against ``classes``.
+        Unknown extra fields are ignored.
 
     Raises:
         DatasetError: Missing/malformed XML, missing size or box fields, unknown class.
@@ -146,16 +157,22 @@ def parse_voc_xml(xml_path: str | os.PathLike) -> VocRecord:
     objects = []
     for obj in root.findall("object"):
         name = _text(obj, "name", xml_path)
-        if name not in VOC_CLASSES:
-            raise DatasetError(xml_path, f"unknown category {name!r} (not one of VOC's 20)")
+        if classes is not None and name not in classes:
+            known = "VOC's 20" if tuple(classes) == VOC_CLASSES else f"classes {list(classes)}"
+            raise DatasetError(xml_path, f"unknown category {name!r} (not one of {known})")
         difficult = obj.find("difficult")
         is_difficult = difficult is not None and (difficult.text or "0").strip() not in ("", "0")
         box = obj.find("bndbox")
         if box is None:
             raise DatasetError(xml_path, f"object {name!r} has no <bndbox>")
         coords = [_number(box, tag, xml_path) for tag in ("xmin", "ymin", "xmax", "ymax")]
+        if reject_inverted and (coords[0] > coords[2] or coords[1] > coords[3]):
+            raise DatasetError(xml_path, f"object {name!r} has an inverted box: xmin {coords[0]}"
+                               f", ymin {coords[1]}, xmax {coords[2]}, ymax {coords[3]}")
         objects.append(VocObject(name, is_difficult, *coords))
-    return VocRecord(width=width, height=height, objects=tuple(objects))
+    filename = root.findtext("filename")
+    return VocRecord(width=width, height=height, objects=tuple(objects),
+                     filename=filename.strip() if filename and filename.strip() else None)
 
 
 def voc_box_to_coco(obj: VocObject) -> list[int]:
@@ -188,6 +205,7 @@ def convert_voc_to_coco(
     *,
     check_files: bool = True,
     config_key: str = "data.voc_root",
+    classes: Sequence[str] = VOC_CLASSES,
 ) -> VocConversionSummary:
     """Convert VOC image sets to one COCO detection json (see the module doc for conventions).
 
@@ -195,8 +213,10 @@ def convert_voc_to_coco(
         voc_root: The VOCdevkit folder holding ``VOC2007/`` and/or ``VOC2012/``.
         out_file: Where to write the json (atomically; nothing is written on error).
         subsets: ``(year folder, image set)`` pairs, e.g. ``(("VOC2007", "test"),)``.
-        check_files: Check that each ``JPEGImages/<id>.jpg`` exists.
+        check_files: Check that each ``JPEGImages/<id>.jpg`` exists, is complete and has the
+            XML's ``<size>`` (header and tail only, :mod:`decoupled_rcnn.datasets.images`).
         config_key: The workflow config key named in the error for a missing root.
+        classes: The class names, category ids 1..N in this order (default VOC's 20).
 
     Returns:
         Counts of images, boxes, difficult boxes and dropped boxes.
@@ -208,8 +228,7 @@ def convert_voc_to_coco(
     root = require_dataset_root(voc_root, config_key=config_key, layout=VOC_LAYOUT, name="VOC")
     if not subsets:
         raise DatasetError(None, "no VOC subsets to convert")
-    images, annotations = [], []
-    num_difficult = num_dropped = 0
+    entries = []
     for year, image_set in subsets:
         year_dir = root / year
         ids = _read_ids(year_dir / "ImageSets" / "Main" / f"{image_set}.txt", config_key)
@@ -223,37 +242,70 @@ def convert_voc_to_coco(
                     xml_path, f"annotation points at missing image {year_dir}/JPEGImages/"
                     f"{img_name}.jpg"
                 )
-            record = parse_voc_xml(xml_path)
-            image_id = len(images) + 1
-            images.append({
-                "id": image_id,
-                "file_name": f"{year}/JPEGImages/{img_name}.jpg",
-                "width": record.width,
-                "height": record.height,
+            record = parse_voc_xml(xml_path, classes)
+            if check_files:  # header and tail only: complete, and the size <size> says
+                check_image(year_dir / "JPEGImages" / f"{img_name}.jpg", width=record.width,
+                            height=record.height, ann_file=xml_path)
+            entries.append((xml_path, f"{year}/JPEGImages/{img_name}.jpg", record))
+    return voc_records_to_coco(
+        entries, out_file, classes,
+        description="PASCAL VOC " + " + ".join(f"{y} {s}" for y, s in subsets), where=root)
+
+
+def voc_records_to_coco(
+    entries: Sequence[tuple[Path, str, VocRecord]],
+    out_file: str | os.PathLike,
+    classes: Sequence[str] = VOC_CLASSES,
+    *,
+    description: str = "VOC XML",
+    where: str | os.PathLike | None = None,
+) -> VocConversionSummary:
+    """Write parsed VOC records as one COCO json (the conversion's core, any class list).
+
+    Args:
+        entries: ``(xml path, image file_name in the json, parsed record)`` per image.
+        out_file: Where to write the json (atomically).
+        classes: Category names, ids 1..N in this order.
+        description: The json's ``info.description`` (``converted by decoupled-rcnn`` added).
+        where: Named in the log line about dropped boxes.
+
+    Returns:
+        Counts of images, boxes, difficult boxes and dropped boxes.
+    """
+    images, annotations = [], []
+    num_difficult = num_dropped = 0
+    index = {name: i + 1 for i, name in enumerate(classes)}
+    for _xml_path, file_name, record in entries:
+        image_id = len(images) + 1
+        images.append({
+            "id": image_id,
+            "file_name": file_name,
+            "width": record.width,
+            "height": record.height,
+        })
+        for obj in record.objects:
+            bbox = voc_box_to_coco(obj)
+            if box_is_degenerate(bbox, record.width, record.height):
+                num_dropped += 1
+                continue
+            num_difficult += obj.difficult
+            annotations.append({
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": index[obj.name],
+                "bbox": bbox,
+                "area": bbox[2] * bbox[3],
+                "iscrowd": int(obj.difficult),
             })
-            for obj in record.objects:
-                bbox = voc_box_to_coco(obj)
-                if box_is_degenerate(bbox, record.width, record.height):
-                    num_dropped += 1
-                    continue
-                num_difficult += obj.difficult
-                annotations.append({
-                    "id": len(annotations) + 1,
-                    "image_id": image_id,
-                    "category_id": VOC_CLASSES.index(obj.name) + 1,
-                    "bbox": bbox,
-                    "area": bbox[2] * bbox[3],
-                    "iscrowd": int(obj.difficult),
-                })
     if num_dropped:
         logger.warning(
             "%s: dropped %d of %d VOC boxes with size below 1 px or outside their image",
-            root, num_dropped, num_dropped + len(annotations),
+            where if where is not None else out_file, num_dropped,
+            num_dropped + len(annotations),
         )
     doc = {
         "info": {
-            "description": "PASCAL VOC " + " + ".join(f"{y} {s}" for y, s in subsets)
-            + " converted by decoupled-rcnn",
+            "description": f"{description} converted by decoupled-rcnn",
             "box_convention": "[xmin-1, ymin-1, xmax-xmin, ymax-ymin] as mmdet's VOCDataset",
             "difficult": "iscrowd=1",
         },
@@ -261,7 +313,7 @@ def convert_voc_to_coco(
         "annotations": annotations,
         "categories": [
             {"id": i + 1, "name": name, "supercategory": "none"}
-            for i, name in enumerate(VOC_CLASSES)
+            for i, name in enumerate(classes)
         ],
     }
     out_file = write_json_atomic(doc, out_file)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import torch
 from torch import nn
 
 from decoupled_rcnn.embedded.tiny import make_tiny, tiny_backbone_variant
+from decoupled_rcnn.provenance import save_torch_atomic
 
 __all__ = ["CropSampler", "pretrain_backbone", "tiny_backbone_variant"]
 
@@ -70,20 +70,27 @@ class CropSampler:
         mean: per-channel mean of the detector's data preprocessor (RGB order if ``to_rgb``).
         std: per-channel std, likewise.
         to_rgb: convert the BGR images to RGB before normalising.
+        ann_file: a COCO json instead of ``annotations/<split>.json`` (your own dataset).
+        img_dir: the folder its ``file_name`` entries are relative to (default ``images/``).
     """
 
     def __init__(self, data_root: str | Path, split: str = "train", *, holdout: bool = False,
                  crop_size: int = 48, mean: tuple[float, ...] = (123.675, 116.28, 103.53),
-                 std: tuple[float, ...] = (58.395, 57.12, 57.375), to_rgb: bool = True) -> None:
+                 std: tuple[float, ...] = (58.395, 57.12, 57.375), to_rgb: bool = True,
+                 ann_file: str | Path | None = None, img_dir: str | Path | None = None) -> None:
         import cv2
 
         root = Path(data_root)
-        doc = json.loads((root / "annotations" / f"{split}.json").read_text())
+        ann_file = Path(ann_file) if ann_file else root / "annotations" / f"{split}.json"
+        img_dir = Path(img_dir) if img_dir else root / "images"
+        doc = json.loads(ann_file.read_text())
         self.num_classes = len(doc["categories"])
         cat_index = {c["id"]: i + 1 for i, c in enumerate(doc["categories"])}
         boxes: dict[int, list] = {img["id"]: [] for img in doc["images"]}
         labels: dict[int, list] = {img["id"]: [] for img in doc["images"]}
         for ann in doc["annotations"]:
+            if ann.get("iscrowd"):  # difficult / crowd: no clean object crop
+                continue
             x, y, w, h = ann["bbox"]
             boxes[ann["image_id"]].append([x, y, x + w, y + h])
             labels[ann["image_id"]].append(cat_index[ann["category_id"]])
@@ -95,9 +102,9 @@ class CropSampler:
         self.boxes: list[np.ndarray] = []
         self.objects: list[tuple[int, int]] = []  # (image index, object index)
         for img in images:
-            pixels = cv2.imread(str(root / "images" / img["file_name"]), cv2.IMREAD_COLOR)
+            pixels = cv2.imread(str(img_dir / img["file_name"]), cv2.IMREAD_COLOR)
             if pixels is None:
-                raise FileNotFoundError(root / "images" / img["file_name"])
+                raise FileNotFoundError(img_dir / img["file_name"])
             if to_rgb:
                 pixels = pixels[..., ::-1]
             self.images.append(np.ascontiguousarray(pixels, dtype=np.float32))
@@ -190,6 +197,8 @@ def pretrain_backbone(
     lr: float = 0.1,
     crop_size: int = 48,
     heldout_crops: int = 512,
+    ann_file: str | Path | None = None,
+    img_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Pre-train the tiny backbone of ``model_config`` on crops of the training images.
 
@@ -206,6 +215,9 @@ def pretrain_backbone(
         lr: peak learning rate.
         crop_size: crop side in pixels.
         heldout_crops: crops of the held-out images the final accuracy is measured on.
+        ann_file: the training json instead of ``data_root/annotations/train.json`` (with
+            ``data.source: custom``, the custom training split).
+        img_dir: its image folder (default ``data_root/images``).
 
     Returns:
         Provenance: variant, iterations, wall time, final train loss and accuracy (mean of the
@@ -226,8 +238,9 @@ def pretrain_backbone(
     norm = dict(mean=tuple(prep.get("mean", (123.675, 116.28, 103.53))),
                 std=tuple(prep.get("std", (58.395, 57.12, 57.375))),
                 to_rgb=bool(prep.get("bgr_to_rgb", True)))
-    train = CropSampler(data_root, crop_size=crop_size, **norm)
-    held = CropSampler(data_root, holdout=True, crop_size=crop_size, **norm)
+    files = {"ann_file": ann_file, "img_dir": img_dir}
+    train = CropSampler(data_root, crop_size=crop_size, **norm, **files)
+    held = CropSampler(data_root, holdout=True, crop_size=crop_size, **norm, **files)
     rng = np.random.default_rng([seed, 1])
     held_x, held_y = held.sample(np.random.default_rng([seed, 2]), heldout_crops)
 
@@ -281,13 +294,9 @@ def pretrain_backbone(
         "chance_accuracy": round(1 / (train.num_classes + 1), 4),
     }
     provenance["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     state = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
     meta = {k: v for k, v in provenance.items() if k != "backbone"}
-    torch.save({"state_dict": state, "meta": meta}, tmp)
-    os.replace(tmp, out)
+    out = save_torch_atomic({"state_dict": state, "meta": meta}, out)
     provenance["checkpoint"] = str(out)
     return provenance
 

@@ -263,5 +263,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
-    out.write_text(html, encoding="utf-8")
+    from decoupled_rcnn.provenance import write_atomic
+
+    # All of the page or none of it: a kill mid-write never leaves a half index.html.
+    write_atomic(out, lambda f: f.write(html.encode("utf-8")))
     return out

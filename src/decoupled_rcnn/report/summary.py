@@ -3,19 +3,22 @@
 * :func:`compute_seconds`: the training and evaluation time the declared metrics files
   record (each experiment and seed's training once, every evaluation);
 * :func:`qualitative_views`: Fig. 4 and Fig. 5 with the captions their JSON records carry,
-  or why a figure is not there.
+  or why a figure is not there;
+* :func:`custom_data_context`: with your own dataset, its name, classes and box counts
+  (from the prepared-data summary) and the setting notice.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from decoupled_rcnn.reproduction.layout import Layout
 
-__all__ = ["QUALITATIVE_FIGURES", "compute_seconds", "qualitative_views"]
+__all__ = ["QUALITATIVE_FIGURES", "compute_seconds", "custom_data_context",
+           "qualitative_views"]
 
 #: Layout kind -> title of each qualitative figure, in report order.
 QUALITATIVE_FIGURES = {
@@ -80,3 +83,34 @@ def qualitative_views(layout: Layout, files: Sequence[str | Path],
             view["missing"] = missing or "not produced by this workflow run"
         views.append(view)
     return views
+
+
+def custom_data_context(custom: Mapping[str, Any], ready: str | Path | None) -> dict[str, str]:
+    """Header facts of a report on your own dataset.
+
+    Args:
+        custom: ``data.custom`` of the workflow config.
+        ready: the prepared-data summary (``data_ready``: classes and per-split counts).
+
+    Returns:
+        ``setting`` (the notice), ``dataset`` (name, format, class count) and ``classes``
+        (each class with its train / val box counts).
+    """
+    summary = (_read(ready) if ready else {}).get("custom", {})
+    name = summary.get("name") or custom.get("name") or "custom"
+    classes = list(summary.get("classes", []))
+    splits = summary.get("splits", {})
+    counts = ", ".join(
+        f"{c} " + " / ".join(str(splits.get(s, {}).get("per_class", {}).get(c, 0))
+                             for s in ("train", "val")) for c in classes)
+    images = " / ".join(str(splits.get(s, {}).get("images", "?")) for s in ("train", "val"))
+    return {
+        "setting": (f"your own dataset {name!r} ({len(classes)} classes), scored COCO-style "
+                    "(pycocotools) on its val split, every table's test setting included: "
+                    "levels are not comparable to the paper's VOC/COCO numbers, so tables "
+                    "compare shapes (each row's difference to its table's baseline row, beside "
+                    "the paper's difference)"),
+        "dataset": f"{name} ({summary.get('format') or custom.get('format')}, "
+                   f"{len(classes)} classes; images train / val: {images})",
+        "classes": f"{counts} (boxes train / val)",
+    }

@@ -31,7 +31,7 @@ from decoupled_rcnn.reproduction.config_parts import (
 from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 
-__all__ = ["DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
+__all__ = ["CUSTOM", "DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
            "data_spec", "experiment_config", "import_custom_modules", "init_weights_quietly",
            "load_config",
            "num_classes", "run_identity", "set_num_classes", "short_schedule",
@@ -112,6 +112,8 @@ def compose_config(
 
 
 SYNTHETIC = "synthetic"
+#: Your own dataset (``data.custom``): every manifest dataset (VOC or COCO rows) runs on it.
+CUSTOM = "custom"
 #: Epochs of the paper's 1x schedule: the short budget is scaled by ``epochs / 12``.
 _ONE_X_EPOCHS = 12
 
@@ -120,16 +122,32 @@ def data_spec(wcfg: Mapping[str, Any], dataset: str, split: str = "val") -> Data
     """Where the manifest's ``dataset`` (``voc0712``/``coco``) lives under a workflow config.
 
     A root the config leaves unset (e.g. only building a model) shows as ``<unset: key>``.
+    With ``source: custom`` every dataset and split is the custom data's (a test split such
+    as COCO test-dev is its val split), with its classes read from the data.
     """
     data = wcfg["data"]
     layout = Layout.from_config(wcfg)
     if data["source"] == SYNTHETIC:
         return DataSpec(SYNTHETIC, layout.path("synthetic_data"))
+    if data["source"] == CUSTOM:
+        from decoupled_rcnn.datasets.custom import (
+            CustomSource,
+            custom_classes,
+            custom_split_files,
+        )
+
+        source = CustomSource.from_config(data.get("custom") or {})
+        files = {split: (ann.absolute(), images.absolute()) for split, (ann, images) in
+                 custom_split_files(source, layout.path("custom_json")).items()}
+        return DataSpec(CUSTOM, source.root.absolute(),
+                        ann_files=(files["train"][0], files["val"][0]),
+                        img_dirs=(files["train"][1], files["val"][1]),
+                        classes=custom_classes(source))
     if dataset == "voc0712":
         from decoupled_rcnn.datasets.cfg_options import DATASET_FRAGMENTS
 
         train, test, _ = DATASET_FRAGMENTS["voc0712"]  # what convert_voc0712 writes
-        voc = layout.path("voc_json")
+        voc = layout.path("voc_json").absolute()  # not under the data_root mmdet joins with
         return DataSpec("voc0712", Path(data.get("voc_root") or "<unset: data.voc_root>"),
                         ann_files=(voc / train, voc / test))
     if dataset == "coco":

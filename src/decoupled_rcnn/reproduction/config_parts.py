@@ -37,11 +37,17 @@ class DataSpec:
         root: the dataset root the fragment's annotation files are relative to.
         ann_files: (train, test) annotation files, when not the fragment's defaults (the
             converted VOC json lives outside the VOCdevkit).
+        img_dirs: (train, test) image folders the json's ``file_name`` entries are relative
+            to, when not the fragment's (your own dataset).
+        classes: the class names, when not the fragment's ``metainfo`` (your own dataset):
+            every dataset's ``metainfo`` and every ``num_classes`` follow them.
     """
 
     fragment: str
     root: Path
     ann_files: tuple[Path, Path] | None = None
+    img_dirs: tuple[Path, Path] | None = None
+    classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,16 @@ def use_dataset(cfg: Config, data: DataSpec) -> None:
     train_ann, test_ann = data.ann_files or (None, None)
     cfg.merge_from_dict(dataset_cfg_options(data.fragment, data.root, train_ann_file=train_ann,
                                             val_ann_file=test_ann))
-    set_num_classes(cfg.model, len(_classes(fragment)))
+    splits = ("train", "val", "test")
+    if data.img_dirs is not None:
+        train_img, test_img = data.img_dirs
+        for split, folder in zip(splits, (train_img, test_img, test_img), strict=True):
+            cfg[f"{split}_dataloader"].dataset.data_prefix = ConfigDict(img=f"{folder}/")
+    if data.classes is not None:
+        for split in splits:
+            cfg[f"{split}_dataloader"].dataset.metainfo = ConfigDict(classes=tuple(data.classes))
+    classes = data.classes if data.classes is not None else _classes(fragment)
+    set_num_classes(cfg.model, len(classes))
 
 
 def _classes(fragment: Config) -> tuple[str, ...]:
@@ -181,12 +196,15 @@ def use_short_schedule(cfg: Config, schedule: ShortSchedule) -> None:
                            milestones=[int(schedule.iters * 0.75)], gamma=0.1)
     else:
         raise ValueError(f"short schedule decay must be step or cosine, not {schedule.decay!r}")
-    cfg.param_scheduler = [
-        ConfigDict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup),
-        decay,
-    ]
+    # warmup_iters 0 (the schema allows it): no warm-up; mmengine refuses a 0-length LinearLR.
+    warmups = [ConfigDict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0,
+                          end=warmup)] if warmup > 0 else []
+    cfg.param_scheduler = [*warmups, decay]
     cfg.default_hooks.checkpoint = ConfigDict(
         type="CheckpointHook", by_epoch=False, interval=schedule.checkpoint_interval,
         max_keep_ckpts=2)
-    cfg.default_hooks.logger = ConfigDict(type="LoggerHook", interval=10)
+    # Every 10th iteration (fewer than 200: every iters/20th; under 40: every one), so a
+    # short run's scalars.json records exactly which iterations each run of it trained.
+    cfg.default_hooks.logger = ConfigDict(type="LoggerHook",
+                                          interval=max(1, min(10, schedule.iters // 20)))
     cfg.log_processor = ConfigDict(type="LogProcessor", window_size=10, by_epoch=False)

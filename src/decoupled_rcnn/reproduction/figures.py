@@ -120,7 +120,10 @@ def save(fig: Figure, out: str | Path) -> Path:
     FigureCanvasAgg(fig)
     if fig.get_layout_engine() is None:  # a figure made with layout="constrained" keeps it
         fig.tight_layout()
-    fig.savefig(out, dpi=110, metadata={"Software": None})
+    from decoupled_rcnn.provenance import write_atomic
+
+    # via a temporary file and a rename: a kill mid-write never leaves a half PNG
+    write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110, metadata={"Software": None}))
     return out
 
 

@@ -8,9 +8,13 @@ into what it holds. No other module joins result paths::
     <results>/data/ready.json                                   prepared data (summary)
     <results>/data/synthetic/                                   the generated stand-in data
     <results>/data/voc/                                         VOC XML converted to COCO json
+    <results>/data/custom/{train,val}.json                      your VOC-format dataset, as
+                                                                COCO json
     <results>/pretrain/<variant>/backbone.pth (+ .json, .log)   tiny backbone pre-training
     <results>/experiments/<experiment>/seed<k>/train/           model.pth, train.json,
                                                                 train.log, work/ (config.py)
+                                                                failed.json (the last
+                                                                training failed: why)
     <results>/experiments/<experiment>/seed<k>/<test>/          metrics.json, evaluate.log,
                                                                 detections.bbox.json, work/
     <results>/experiments/<experiment>/benchmark.json           speed, FLOPs, parameters
@@ -38,6 +42,7 @@ _TEMPLATES = {
     "data_ready": "{results}/data/ready.json",
     "synthetic_data": "{results}/data/synthetic",
     "voc_json": "{results}/data/voc",
+    "custom_json": "{results}/data/custom",
     "pretrain": "{results}/pretrain/{variant}/backbone.pth",
     "pretrain_info": "{results}/pretrain/{variant}/backbone.json",
     "pretrain_log": "{results}/pretrain/{variant}/pretrain.log",
@@ -45,6 +50,7 @@ _TEMPLATES = {
     "train_info": "{results}/experiments/{experiment}/seed{seed}/train/train.json",
     "train_log": "{results}/experiments/{experiment}/seed{seed}/train/train.log",
     "train_work": "{results}/experiments/{experiment}/seed{seed}/train/work",
+    "train_failed": "{results}/experiments/{experiment}/seed{seed}/train/failed.json",
     "metrics": "{results}/experiments/{experiment}/seed{seed}/{test}/metrics.json",
     "eval_log": "{results}/experiments/{experiment}/seed{seed}/{test}/evaluate.log",
     "eval_work": "{results}/experiments/{experiment}/seed{seed}/{test}/work",
@@ -134,6 +140,13 @@ class Layout:
         except ValueError:
             found = self.parse("benchmark", path)
             return MetricsKey(found["experiment"], None, None)
+
+    def train_failure_of(self, metrics: str | Path) -> Path | None:
+        """The failure record of the training a metrics file evaluates (None: a benchmark)."""
+        key = self.metrics_key(metrics)
+        if key.seed is None:
+            return None
+        return self.path("train_failed", experiment=key.experiment, seed=key.seed)
 
     def train_log_of(self, train_info: str | Path) -> Path:
         """The training log beside a train info file."""

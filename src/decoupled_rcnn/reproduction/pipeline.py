@@ -1,6 +1,7 @@
 """What the workflow's rules do, one function per rule; each takes the workflow config.
 
-The workflow config (``configs/workflow/*.yaml``, schema in ``workflow/schemas``) says where
+The figure rules are in :mod:`decoupled_rcnn.reproduction.pipeline_figures`. The workflow
+config (``configs/workflow/*.yaml``, schema in ``workflow/schemas``) says where
 the data is (generated stand-in or the paper's VOC/COCO), whether the tiny model setting and
 a short schedule apply, the seeds, and where results go. The manifest says what each
 experiment is. Every path comes from the rule (its declared inputs and outputs); what a path
@@ -19,12 +20,11 @@ from typing import Any
 
 from decoupled_rcnn.paths import REPO_ROOT
 from decoupled_rcnn.provenance import write_json_atomic
-from decoupled_rcnn.reproduction.compose import SYNTHETIC, experiment_config
+from decoupled_rcnn.reproduction.compose import CUSTOM, SYNTHETIC, experiment_config
 from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 
-__all__ = ["declared_results", "log_to", "make_curve_file", "make_fig4_file",
-           "make_fig5_file", "make_figure_files", "make_report", "make_tables", "prepare_data",
+__all__ = ["declared_results", "log_to", "make_report", "make_tables", "prepare_data",
            "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
 
 
@@ -55,6 +55,11 @@ def prepare_data(wcfg: Mapping[str, Any], done: str | Path) -> None:
         syn = dict(data["synthetic"])
         result = generate_synthetic(layout.path("synthetic_data"), overwrite=True, **syn)
         summary["synthetic"] = repr(result)
+    elif data["source"] == CUSTOM:  # your own dataset: checked (VOC XML converted) once
+        from decoupled_rcnn.datasets.custom import CustomSource, prepare_custom
+
+        summary["custom"] = prepare_custom(CustomSource.from_config(data["custom"]),
+                                           layout.path("custom_json"))
     else:
         datasets = {e.dataset for e in _manifest(wcfg).experiments_for(wcfg["tables"])}
         if "voc0712" in datasets:
@@ -85,10 +90,17 @@ def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | P
     use_threads(threads)
     from decoupled_rcnn.embedded.pretrain import pretrain_backbone
 
-    data_root = Layout.from_config(wcfg).path("synthetic_data")
+    layout = Layout.from_config(wcfg)
+    data_root, files = layout.path("synthetic_data"), {}
+    if wcfg["data"]["source"] == CUSTOM:  # crops of your own training split
+        from decoupled_rcnn.datasets.custom import CustomSource, custom_split_files
+
+        source = CustomSource.from_config(wcfg["data"]["custom"])
+        ann, images = custom_split_files(source, layout.path("custom_json"))["train"]
+        data_root, files = source.root, {"ann_file": ann, "img_dir": images}
     settings = dict(wcfg["model"].get("pretrain") or {})
     provenance = pretrain_backbone(model_config, data_root, checkpoint, seed=int(wcfg["seed"]),
-                                   **settings)
+                                   **files, **settings)
     write_json_atomic(provenance, info)
 
 
@@ -104,20 +116,37 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     is the images of one iteration over all processes (each process takes its share); a
     paper schedule's config gives images per GPU (the paper: 4 GPUs x 2 images).
 
+    A failed training (e.g. :class:`~decoupled_rcnn.reproduction.finite_loss.NonFiniteLossError`,
+    a NaN loss) leaves a failure record (layout kind ``train_failed``: the one-line reason and
+    the log) and raises; the tables and report show that experiment as failed. A new attempt
+    removes the record first.
+
     Raises:
         InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
         ValueError: the short schedule's batch does not split evenly over the processes.
+        NonFiniteLossError: the loss became NaN or infinite (names the iteration).
     """
     use_threads(threads)
     from decoupled_rcnn.install_check import require_cuda_ops
-    from decoupled_rcnn.reproduction.distributed import torchrun_command, training_processes
+    from decoupled_rcnn.reproduction.distributed import training_processes
+    from decoupled_rcnn.reproduction.failures import recording_failure
 
     require_cuda_ops()  # before anything starts: mmengine trains on the GPU whenever it sees one
     processes = training_processes(wcfg["resources"]["train"], gpus)
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
-    work_dir = layout.path("train_work", **found)
+    with recording_failure(layout, found, experiment_id, seed, processes):
+        _train(wcfg, experiment_id, seed, layout.path("train_work", **found), checkpoint, info,
+               processes)
+
+
+def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Path,
+           checkpoint: str | Path, info: str | Path, processes: int) -> None:
+    from decoupled_rcnn.reproduction.distributed import torchrun_command
+    from decoupled_rcnn.reproduction.finite_loss import add_finite_loss_hook
+
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
+    add_finite_loss_hook(cfg, f"{experiment_id} seed {seed}")
     if processes > 1 and wcfg["schedule"]["kind"] == "short":
         total = cfg.train_dataloader.batch_size
         if total % processes:
@@ -157,23 +186,34 @@ def run_evaluation(wcfg: Mapping[str, Any], checkpoint: str | Path, train_info: 
     work_dir = layout.path("eval_work", experiment=key.experiment, seed=key.seed, test=key.test)
     cfg = experiment_config(wcfg, key.experiment, seed=key.seed, test_id=key.test,
                             work_dir=work_dir, manifest=manifest)
-    real = wcfg["data"]["source"] != SYNTHETIC
+    # Only the paper's data has a test-dev split or VOC's protocol: the stand-in and your own
+    # data are scored COCO-style on their val split (11-point values beside).
+    real = wcfg["data"]["source"] not in (SYNTHETIC, CUSTOM)
     # Real VOC: the official code's 11-point protocol; the stand-in is scored COCO-style.
     detections = layout.path("detections", experiment=key.experiment, seed=key.seed,
                              test=key.test)
     result = evaluate_experiment(cfg, checkpoint, metrics, detections,
                                  server_only=test.server_only and real,
-                                 voc07=real and exp.dataset == "voc0712")
+                                 voc07=real and exp.dataset == "voc0712",
+                                 name=f"experiment {key.experiment} ({exp.config})")
     trained = json.loads(Path(train_info).read_text())
     result["provenance"].update(
         config=exp.config, overrides=dict(exp.overrides), test=key.test, seed=key.seed,
-        dataset=exp.dataset if wcfg["data"]["source"] != SYNTHETIC else "synthetic stand-in",
+        dataset=_dataset_text(wcfg, exp.dataset),
         schedule=_schedule_text(wcfg, cfg, exp.schedule),
         wall_time_s=trained["wall_time_s"], train_hardware=trained["hardware"],
         train_config=str(layout.path("train_work", experiment=key.experiment,
                                      seed=key.seed) / "config.py"),
         log=str(layout.train_log_of(train_info)))
     write_json_atomic(result, metrics)
+
+
+def _dataset_text(wcfg: Mapping[str, Any], dataset: str) -> str:
+    """What an evaluation's provenance names as its dataset."""
+    source = wcfg["data"]["source"]
+    if source == CUSTOM:
+        return f"custom: {wcfg['data']['custom'].get('name') or 'custom'}"
+    return "synthetic stand-in" if source == SYNTHETIC else dataset
 
 
 def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
@@ -203,7 +243,8 @@ def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
 
 
 def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str, Any]:
-    """The files the tables and report rules of ``wcfg`` declare (metrics: those that exist).
+    """The files the tables and report rules of ``wcfg`` declare (metrics: those that exist,
+    and those whose training failed: they read as failed, never as a number).
 
     What ``decoupled-rcnn tables`` / ``report`` read outside Snakemake: the same files the
     rules would, never anything else in the results folder.
@@ -221,7 +262,7 @@ def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str
     qualitative = ([layout.path(k) for k in ("fig4", "fig4_info", "fig5", "fig5_info")]
                    if fig4_pair(selection.evaluations, selection.run_of) else [])
     if existing:
-        metrics = [p for p in metrics if p.is_file()]
+        metrics = [p for p in metrics if p.is_file() or layout.train_failure_of(p).is_file()]
         benches = [p for p in benches if p.is_file()]
         curves = [p for p in curves if p.is_file()]
         qualitative = [p for p in qualitative if p.is_file()]
@@ -249,89 +290,19 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
                  aliases=selection.aliases)
 
 
-def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
-                      figures: Sequence[str | Path]) -> None:
-    """AP-vs-IoU and sweep figures (measured beside the paper) from the tables' cells."""
-    import pandas as pd
-
-    from decoupled_rcnn.reproduction.figures import make_figures
-
-    names = {Path(f).stem: Path(f) for f in figures}
-    make_figures(_manifest(wcfg), pd.read_csv(cells_csv), names, wcfg["tables"])
-
-
-def make_curve_file(wcfg: Mapping[str, Any], train_infos: Sequence[str | Path],
-                    out: str | Path) -> None:
-    """One experiment's training curves (every seed) from mmengine's scalar logs."""
-    from decoupled_rcnn.reproduction.curves import make_curves
-
-    layout = Layout.from_config(wcfg)
-    experiment = layout.parse("curves", out)["experiment"]
-    seeds = {int(layout.parse("train_info", p)["seed"]): p for p in train_infos}
-    make_curves(experiment, seeds, out)
-
-
-def _detections_of(layout: Layout, metrics: str | Path) -> Path:
-    """The detections file an evaluation wrote (recorded in its metrics file)."""
-    recorded = json.loads(Path(metrics).read_text(encoding="utf-8")).get("detections")
-    if recorded:
-        return Path(recorded)
-    key = layout.metrics_key(metrics)
-    prefix = layout.path("detections", experiment=key.experiment, seed=key.seed, test=key.test)
-    return Path(f"{prefix}.bbox.json")
-
-
-def _split_of(wcfg: Mapping[str, Any], layout: Layout, metrics: str | Path,
-              manifest: Manifest) -> tuple[Path, Path]:
-    """The annotation file and image folder an evaluation was scored on."""
-    from decoupled_rcnn.reproduction.detection_figures import split_files
-
-    key = layout.metrics_key(metrics)
-    return split_files(experiment_config(wcfg, key.experiment, test_id=key.test,
-                                         manifest=manifest))
-
-
-FIG4_NAMES = ("FPN", "Decoupled R-CNN, cascaded regression")
-
-
-def make_fig4_file(wcfg: Mapping[str, Any], metrics: Sequence[str | Path], out: str | Path,
-                   info: str | Path) -> None:
-    """Fig. 4: the FPN baseline's and Decoupled R-CNN's boxes on the same validation images.
-
-    Args:
-        metrics: the baseline's and the Decoupled R-CNN's metrics files (one seed each).
-    """
-    from decoupled_rcnn.reproduction.detection_figures import make_fig4
-
-    layout = Layout.from_config(wcfg)
-    manifest = _manifest(wcfg)
-    ann, images = _split_of(wcfg, layout, metrics[0], manifest)
-    make_fig4(ann, images, [_detections_of(layout, m) for m in metrics], FIG4_NAMES, out, info,
-              experiments=[layout.metrics_key(m).experiment for m in metrics],
-              seed=int(wcfg["seed"]))
-
-
-def make_fig5_file(wcfg: Mapping[str, Any], metrics: str | Path, out: str | Path,
-                   info: str | Path) -> None:
-    """Fig. 5: the final model's detections at score >= 0.6, worst cases by matched IoU."""
-    from decoupled_rcnn.reproduction.detection_figures import make_fig5
-
-    layout = Layout.from_config(wcfg)
-    ann, images = _split_of(wcfg, layout, metrics, _manifest(wcfg))
-    make_fig5(ann, images, _detections_of(layout, metrics), layout.metrics_key(metrics).experiment,
-              out, info, seed=int(wcfg["seed"]))
-
-
 def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                 runs: str | Path, claims: str | Path, metrics: Sequence[str | Path],
                 figures: Sequence[str | Path], curves: Sequence[str | Path] = (),
-                qualitative: Sequence[str | Path] = ()) -> None:
+                qualitative: Sequence[str | Path] = (),
+                data: str | Path | None = None) -> None:
     """``index.html``: the selected tables measured beside the paper, claims, provenance.
 
     Args:
         curves: the training-curve PNGs the rule declares (one per training experiment).
         qualitative: the Fig. 4 / Fig. 5 PNGs and their JSON records the rule declares
             (none where the selected tables lack the experiments they need).
+        data: the prepared-data summary (``data_ready``); with your own dataset the report
+            names it, its classes and their box counts.
     """
     import pandas as pd
 
@@ -352,6 +323,13 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                "to the paper's VOC/COCO numbers, so tables compare shapes (each row's "
                "difference to its table's baseline row, beside the paper's difference)"
                if synthetic else "the paper's datasets")
+    context: dict[str, Any] = {}
+    if wcfg["data"]["source"] == CUSTOM:
+        from decoupled_rcnn.report.summary import custom_data_context
+
+        context = custom_data_context(wcfg["data"]["custom"], data)
+        setting = context.pop("setting")
+        synthetic = True  # levels are not the paper's: compare shapes
     render_report(selection.manifest, pd.read_csv(cells), out,
                   tables=list(wcfg["tables"]), runs=pd.read_csv(runs),
                   claims=pd.read_csv(claims),
@@ -361,4 +339,4 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
-                  context={"setting": setting, "synthetic": synthetic})
+                  context={"setting": setting, **context, "synthetic": synthetic})

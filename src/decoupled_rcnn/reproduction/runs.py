@@ -9,7 +9,6 @@ hardware, wall time) beside it.
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import re
 import time
@@ -22,11 +21,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 
 from decoupled_rcnn.checkpoint import install_checkpoint_safety
-from decoupled_rcnn.provenance import git_commit, hardware, write_json_atomic
+from decoupled_rcnn.provenance import git_commit, hardware, save_torch_atomic, write_json_atomic
 from decoupled_rcnn.reproduction.compose import import_custom_modules
 from decoupled_rcnn.reproduction.distributed import images_per_iteration, setup_cpu_distributed
+from decoupled_rcnn.reproduction.finite_loss import add_finite_loss_hook
 
-__all__ = ["build_runner", "evaluate_experiment", "last_good_checkpoint", "train_experiment"]
+__all__ = ["CheckpointMismatchError", "build_runner", "check_checkpoint_matches",
+           "evaluate_experiment", "last_good_checkpoint", "save_weights", "train_experiment"]
 
 install_checkpoint_safety()
 
@@ -64,10 +65,12 @@ def last_good_checkpoint(work_dir: Path) -> Path | None:
 
 def build_runner(cfg: Config):
     """The mmengine Runner a training runs: plugin imported, resuming from the newest
-    complete checkpoint of the config's work dir (``runner.resumed_from``; None: fresh)."""
+    complete checkpoint of the config's work dir (``runner.resumed_from``; None: fresh),
+    with a :class:`~decoupled_rcnn.reproduction.finite_loss.FiniteLossHook`."""
     from mmengine.runner import Runner
 
     import_custom_modules(cfg)
+    add_finite_loss_hook(cfg)  # every training stops at its first NaN / inf loss
     setup_cpu_distributed(cfg)  # launcher 'pytorch' without CUDA: gloo workers
     work_dir = Path(cfg.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -100,13 +103,8 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
     if not is_main_process():
         return {}
 
-    checkpoint = Path(checkpoint)
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
     model = runner.model.module if hasattr(runner.model, "module") else runner.model
-    torch.save({"state_dict": model.state_dict(),
-                "meta": {"iter": runner.iter, "epoch": runner.epoch}}, tmp)
-    os.replace(tmp, checkpoint)
+    save_weights(model, {"iter": runner.iter, "epoch": runner.epoch}, checkpoint)
     provenance = {
         "config": cfg.filename or "",
         "work_dir": str(work_dir),
@@ -123,6 +121,62 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
     return provenance
 
 
+def save_weights(model: torch.nn.Module, meta: dict[str, Any], checkpoint: str | Path) -> Path:
+    """Write a training's final weights (state_dict and meta) all at once or not at all.
+
+    Raises:
+        ResultWriteError: e.g. the disk is full: one line naming ``checkpoint``; no temporary
+            file is left and an earlier ``checkpoint`` is untouched.
+    """
+    return save_torch_atomic({"state_dict": model.state_dict(), "meta": meta}, checkpoint)
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's weights are not the experiment's model's (one-line message)."""
+
+
+def _keys(keys: list[str], limit: int = 3) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (", ..." if len(keys) > limit else "")
+
+
+def check_checkpoint_matches(checkpoint: str | Path, model: torch.nn.Module, name: str) -> None:
+    """Refuse a checkpoint whose ``state_dict`` is not exactly ``model``'s.
+
+    mmengine loads checkpoints non-strictly and only warns about missing or unexpected keys,
+    so a checkpoint of another variant would be evaluated with part of the network at its
+    initial weights. This compares key sets and shapes first (``module.`` prefixes of a
+    distributed run's weights stripped, as mmengine does).
+
+    Args:
+        checkpoint: the weights file.
+        model: the model the experiment's config builds.
+        name: the experiment (and config) the message names.
+
+    Raises:
+        CheckpointMismatchError: one line naming the checkpoint, ``name``, the counts of
+            missing / unexpected / shape-mismatched keys and the first few of each.
+    """
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    weights = state.get("state_dict", state) if isinstance(state, dict) else {}
+    weights = {re.sub(r"^module\.", "", k): v for k, v in weights.items()}
+    model = model.module if hasattr(model, "module") else model
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    shapes = [f"{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+              if k in weights and hasattr(weights[k], "shape")
+              and tuple(weights[k].shape) != tuple(v.shape)]
+    problems = [f"{len(found)} {what} ({_keys(found)})"
+                for what, found in (("missing keys", missing), ("unexpected keys", unexpected),
+                                    ("shape mismatches (checkpoint vs model)", shapes))
+                if found]
+    if problems:
+        raise CheckpointMismatchError(
+            f"{checkpoint}: weights do not match the model of {name}: " + "; ".join(problems)
+            + "; no metrics written")
+
+
 def _test_dataset_ann(cfg: Config) -> Path:
     dataset = cfg.test_dataloader.dataset
     ann = Path(dataset.ann_file)
@@ -131,7 +185,7 @@ def _test_dataset_ann(cfg: Config) -> Path:
 
 def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | Path,
                         detections_prefix: str | Path, *, server_only: bool = False,
-                        voc07: bool = False) -> dict[str, Any]:
+                        voc07: bool = False, name: str | None = None) -> dict[str, Any]:
     """Run the test split through a trained model and write box metrics (or a server zip).
 
     Args:
@@ -144,9 +198,14 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
         voc07: the primary metrics are VOC07 11-point AP over IoU 0.50:0.05:0.95 (the
             official code's VOC protocol), COCO-style ones beside under ``coco_style``;
             otherwise COCO-style, with the 11-point ones beside under ``voc07_11point``.
+        name: what an error calls the experiment (default: the config file).
 
     Returns:
         What was written to ``metrics_out``.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint's weights are not this model's (nothing is
+            evaluated or written).
     """
     from mmengine.runner import Runner
 
@@ -162,6 +221,7 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
     cfg.resume = False
     start = time.perf_counter()
     runner = Runner.from_cfg(cfg)
+    check_checkpoint_matches(checkpoint, runner.model, name or cfg.filename or "the config")
     runner.test()
     wall = time.perf_counter() - start
     dets = Path(f"{prefix}.bbox.json")

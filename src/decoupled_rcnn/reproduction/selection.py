@@ -79,6 +79,11 @@ def _fingerprint(wcfg: Mapping[str, Any]) -> str:
     digest.update(json.dumps({k: wcfg.get(k) for k in _IDENTITY_KEYS}, sort_keys=True,
                              default=str).encode())
     digest.update(str(_CACHE_VERSION).encode())
+    if wcfg["data"]["source"] == "custom":  # the classes come from the data, not the config
+        from decoupled_rcnn.datasets.custom import CustomSource, custom_classes
+
+        classes = custom_classes(CustomSource.from_config(wcfg["data"].get("custom") or {}))
+        digest.update(json.dumps(classes).encode())
     files = [REPO_ROOT / wcfg["manifest"], *sorted((REPO_ROOT / "configs").rglob("*.py")),
              *sorted((REPO_ROOT / "src" / "decoupled_rcnn" / "embedded").glob("*.py"))]
     for path in files:
@@ -127,10 +132,10 @@ def _cached_identities(wcfg: Mapping[str, Any], manifest: Manifest,
     if missing:
         known.update(_identities(wcfg, manifest, missing))
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(cache.name + ".tmp")
-            tmp.write_text(json.dumps({"key": key, "experiments": known}, indent=1))
-            tmp.replace(cache)
+            from decoupled_rcnn.provenance import write_atomic  # torch: only when composing
+
+            text = json.dumps({"key": key, "experiments": known}, indent=1).encode()
+            write_atomic(cache, lambda f: f.write(text))
         except OSError:
             pass  # a read-only results folder only costs the next DAG build its seconds
     return {e: known[e] for e in experiments}
@@ -149,14 +154,17 @@ def select(wcfg: Mapping[str, Any], manifest: Manifest | None = None, *,
         wcfg: the workflow config.
         manifest: the loaded manifest (default: ``wcfg["manifest"]``).
         dedupe: train experiments that compose to the same run once (needs their configs;
-            only on the stand-in data or with the tiny setting, where that can happen).
+            only on the stand-in or custom data or with the tiny setting, where that can
+            happen).
     """
     manifest = manifest or load_manifest(REPO_ROOT / wcfg["manifest"])
     tables = tuple(wcfg["tables"])
     needed = [e.id for e in manifest.experiments_for(list(tables))]
     # On the paper's data with full models every manifest experiment is its own run (the
-    # manifest refuses two ids with equal parameters), so nothing needs composing.
-    dedupe = dedupe and (wcfg["data"]["source"] == "synthetic" or wcfg["model"]["tiny"])
+    # manifest refuses two ids with equal parameters), so nothing needs composing. On the
+    # stand-in or your own data a VOC row and a COCO row of one model can be the same run.
+    dedupe = dedupe and (wcfg["data"]["source"] in ("synthetic", "custom")
+                         or wcfg["model"]["tiny"])
     info = _cached_identities(wcfg, manifest, needed) if dedupe else {}
     first: dict[str, str] = {}
     aliases: dict[str, str] = {}

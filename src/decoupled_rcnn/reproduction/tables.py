@@ -26,7 +26,9 @@ Three frames come out (pandas, long form):
 A cell whose evaluation is absent, failed, or lacks the metric is never given a number: its
 ``measured`` stays NaN and its ``status`` says why (``missing``, ``failed``, ``server`` for
 COCO test-dev numbers only the evaluation server can produce, ``published`` for other
-detectors' rows, ``undefined`` for a metric written as ``null``). A row whose experiment
+detectors' rows, ``undefined`` for a metric written as ``null``); a training that failed
+(its failure record, layout kind ``train_failed``, e.g. a NaN loss) makes every evaluation
+of it ``failed``, with the reason (:func:`read_declared`). A row whose experiment
 shares another experiment's run (same network, data and schedule) says so in ``run``.
 """
 
@@ -42,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from decoupled_rcnn.datasets.common import is_finite_number
+from decoupled_rcnn.provenance import write_atomic
 from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
 
@@ -110,10 +113,32 @@ def read_result(path: str | Path) -> EvalResult:
     return parse_payload(payload, str(path))
 
 
+def read_declared(layout: Layout, path: str | Path) -> EvalResult:
+    """A declared metrics file, or the failure of the training it evaluates.
+
+    A training's failure record (layout kind ``train_failed``, e.g. a NaN loss) wins over a
+    metrics file: it exists only while the newest training of that experiment and seed has
+    failed, so an older metrics file beside it is not a result of what is configured now.
+    """
+    record = layout.train_failure_of(path)
+    if record is not None and record.is_file():
+        try:
+            payload = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            payload = {"error": f"unreadable failure record: {err}"}
+        payload = payload if isinstance(payload, Mapping) else {}
+        return EvalResult(status=FAILED, source=str(record),
+                          error=f"training failed: {payload.get('error', '')}".rstrip(": "),
+                          provenance={"log": payload.get("log", "")})
+    return read_result(path)
+
+
 def read_results(layout: Layout, metrics: Sequence[str | Path],
                  benchmarks: Sequence[str | Path] = (),
                  aliases: Mapping[str, str] | None = None) -> Results:
     """Read exactly the declared metrics and benchmark files (paths from the layout).
+
+    A metrics file whose training failed reads as that failure (:func:`read_declared`).
 
     Raises:
         ValueError: a path that is not a metrics / benchmark file of ``layout``.
@@ -121,7 +146,7 @@ def read_results(layout: Layout, metrics: Sequence[str | Path],
     out = Results(aliases=dict(aliases or {}))
     for path in metrics:
         key = layout.metrics_key(path)
-        out.evaluations.setdefault(key.evaluation, {})[key.seed] = read_result(path)
+        out.evaluations.setdefault(key.evaluation, {})[key.seed] = read_declared(layout, path)
     for path in benchmarks:
         out.benchmarks[layout.metrics_key(path).experiment] = read_result(path)
     return out
@@ -132,7 +157,7 @@ def read_provenance(layout: Layout, metrics: Sequence[str | Path]) -> dict[str, 
     found: dict[str, dict] = {}
     for path in metrics:
         key = layout.metrics_key(path)
-        result = read_result(path)
+        result = read_declared(layout, path)
         entry = found.setdefault(key.experiment, {"provenance": {}, "evaluations": {}})
         for name, value in result.provenance.items():
             entry["provenance"].setdefault(name, value)
@@ -319,9 +344,5 @@ def write_tables(manifest: Manifest, results: Results, *, tables: Mapping[str, s
 
 
 def _to_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path
+    text = frame.to_csv(index=False).encode("utf-8")
+    return write_atomic(path, lambda f: f.write(text))

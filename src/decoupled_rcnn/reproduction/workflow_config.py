@@ -41,14 +41,22 @@ def load_workflow_config(path: str | Path | None = None,
         overrides: nested values merged on top, like Snakemake's ``--config``.
 
     Raises:
-        jsonschema.ValidationError: the config does not match the schema.
+        jsonschema.ValidationError: the config does not match the schema; its message is
+            one line naming the key (``schedule.short.iters: -1 is less than the minimum of 1``).
     """
     with open(path or DEFAULT_WORKFLOW_CONFIG, encoding="utf-8") as f:
         config = yaml.safe_load(f) or {}
     _merge(config, overrides or {})
     with open(SCHEMA, encoding="utf-8") as f:
         schema = yaml.safe_load(f)
-    _validator(schema)(schema).validate(config)
+    import jsonschema
+
+    from decoupled_rcnn.reproduction.config_checks import schema_error_text
+
+    try:
+        _validator(schema)(schema).validate(config)
+    except jsonschema.ValidationError as err:
+        raise jsonschema.ValidationError(schema_error_text(err)) from None
     return config
 
 
