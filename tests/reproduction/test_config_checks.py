@@ -40,6 +40,10 @@ def test_the_shipped_workflow_configs_validate(name):
     ({"model": {"pretrain": {"iters": -1}}}, "model.pretrain.iters: -1 is less than the minimum"),
     ({"data": {"synthetic": {"num_train": 0}}}, "data.synthetic.num_train: 0 is less than"),
     ({"resources": {"train": {"runtime_min": 0}}}, "resources.train.runtime_min: 0 is less"),
+    # A misspelt key is an error, not a setting silently left at its default.
+    ({"tabels": ["V"]}, "(top level): Additional properties are not allowed ('tabels' was"),
+    ({"schedule": {"short": {"iter": 3}}},
+     "schedule.short: Additional properties are not allowed ('iter' was unexpected)"),
 ])
 def test_a_bad_value_is_rejected_naming_its_key(overrides, says):
     with pytest.raises(jsonschema.ValidationError) as err:
