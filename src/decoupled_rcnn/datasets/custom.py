@@ -26,14 +26,15 @@ from __future__ import annotations
 import functools
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from decoupled_rcnn.datasets.common import DatasetError, load_json
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLITS", "CustomSource", "custom_classes", "custom_split_files",
+__all__ = ["IMAGE_EXTENSIONS", "SPLITS", "CustomSource", "convert_custom_voc", "custom_classes",
+           "custom_split_files",
            "find_image", "prepare_custom", "scan_voc_names", "voc_split_ids"]
 
 #: Image file endings looked for beside a VOC XML without a usable ``<filename>``.
@@ -261,6 +262,45 @@ def custom_split_files(source: CustomSource, out_dir: str | os.PathLike) -> dict
     return {s: (Path(out_dir) / f"{s}.json", source.path("images")) for s in SPLITS}
 
 
+def convert_custom_voc(source: CustomSource, classes: Sequence[str],
+                       out_dir: str | os.PathLike, problems: list[str] | None = None) -> None:
+    """Convert the VOC-format splits to COCO json ``<out_dir>/<split>.json``.
+
+    Args:
+        source: a ``format: voc`` source.
+        classes: the class names in label order.
+        out_dir: where the json files go.
+        problems: None: raise at the first bad file; a list: append each bad file's one-line
+            error, leave that file out and go on (``decoupled-rcnn check-data``).
+
+    Raises:
+        DatasetError: unreadable XML, a bad box, an unknown class, a missing image (only
+            without ``problems``).
+    """
+    from decoupled_rcnn.datasets.voc import parse_voc_xml, voc_records_to_coco
+
+    images = source.path("images")
+    listing = _listing(images)
+    for split, ids in voc_split_ids(source).items():
+        entries = []
+        for image_id in ids:
+            xml = source.path("annotations") / f"{image_id}.xml"
+            try:
+                record = parse_voc_xml(xml, classes, reject_inverted=True)
+                found = find_image(images, listing, image_id, record.filename)
+                if found is None:
+                    raise DatasetError(xml, f"annotation points at a missing image: no "
+                                            f"{record.filename or image_id + '.*'} in {images}")
+            except DatasetError as err:
+                if problems is None:
+                    raise
+                problems.append(str(err))
+                continue
+            entries.append((xml, found, record))
+        voc_records_to_coco(entries, Path(out_dir) / f"{split}.json", classes,
+                            description=f"{source.name} {split}", where=source.root)
+
+
 def prepare_custom(source: CustomSource, out_dir: str | os.PathLike) -> dict[str, Any]:
     """Check a custom dataset (and convert VOC XML to COCO json under ``out_dir``).
 
@@ -273,27 +313,13 @@ def prepare_custom(source: CustomSource, out_dir: str | os.PathLike) -> dict[str
     """
     from decoupled_rcnn.datasets.coco import check_coco_json
     from decoupled_rcnn.datasets.custom_check import split_stats
-    from decoupled_rcnn.datasets.voc import parse_voc_xml, voc_records_to_coco
 
     classes = custom_classes(source)
     files = custom_split_files(source, out_dir)
     summary: dict[str, Any] = {"name": source.name, "format": source.format,
                                "classes": list(classes), "splits": {}}
     if source.format == "voc":
-        images = source.path("images")
-        listing = _listing(images)
-        for split, ids in voc_split_ids(source).items():
-            entries = []
-            for image_id in ids:
-                xml = source.path("annotations") / f"{image_id}.xml"
-                record = parse_voc_xml(xml, classes, reject_inverted=True)
-                found = find_image(images, listing, image_id, record.filename)
-                if found is None:
-                    raise DatasetError(xml, f"annotation points at a missing image: no "
-                                            f"{record.filename or image_id + '.*'} in {images}")
-                entries.append((xml, found, record))
-            voc_records_to_coco(entries, files[split][0], classes,
-                                description=f"{source.name} {split}", where=source.root)
+        convert_custom_voc(source, classes, out_dir)
     for split, (ann, img_dir) in files.items():
         check_coco_json(ann, img_dir)
         summary["splits"][split] = {"ann_file": str(ann),

@@ -103,34 +103,6 @@ class DataCheck:
     problems: list[str] = field(default_factory=list)
 
 
-def _voc_problems(source: Any, classes: Sequence[str], out_dir: Path,
-                  problems: list[str]) -> None:
-    """Convert the VOC splits under ``out_dir``, collecting every file's problem."""
-    from decoupled_rcnn.datasets.custom import _listing, find_image, voc_split_ids
-    from decoupled_rcnn.datasets.voc import parse_voc_xml, voc_records_to_coco
-
-    images = source.path("images")
-    listing = _listing(images)
-    for split, ids in voc_split_ids(source).items():
-        entries = []
-        for image_id in ids:
-            xml = source.path("annotations") / f"{image_id}.xml"
-            try:
-                record = parse_voc_xml(xml, classes, reject_inverted=True)
-            except DatasetError as err:
-                problems.append(str(err))
-                continue
-            found = find_image(images, listing, image_id, record.filename)
-            if found is None:
-                problems.append(str(DatasetError(xml, "annotation points at a missing image: no "
-                                                 f"{record.filename or image_id + '.*'} in "
-                                                 f"{images}")))
-                continue
-            entries.append((xml, found, record))
-        voc_records_to_coco(entries, out_dir / f"{split}.json", classes,
-                            description=f"{source.name} {split}")
-
-
 def check_custom(custom: Mapping[str, Any]) -> DataCheck:
     """Check ``data.custom`` of a workflow config; never raises for a data problem.
 
@@ -139,6 +111,7 @@ def check_custom(custom: Mapping[str, Any]) -> DataCheck:
     """
     from decoupled_rcnn.datasets.custom import (
         CustomSource,
+        convert_custom_voc,
         custom_classes,
         custom_split_files,
         scan_voc_names,
@@ -158,7 +131,7 @@ def check_custom(custom: Mapping[str, Any]) -> DataCheck:
     with tempfile.TemporaryDirectory(prefix="check-data-") as tmp:
         try:
             if source.format == "voc":
-                _voc_problems(source, result.classes, Path(tmp), result.problems)
+                convert_custom_voc(source, result.classes, tmp, result.problems)
             for split, (ann, img_dir) in custom_split_files(source, tmp).items():
                 try:
                     check_coco_json(ann, img_dir)
