@@ -86,7 +86,7 @@ def manifest():
 @pytest.fixture(scope="module")
 def cells(manifest):
     """Table cells built from the fixture metrics files (seeds 0 and 1)."""
-    from decoupled_rcnn.reproduction.tables import build_cells, build_runs
+    from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs
 
     return build_cells(manifest, build_runs(manifest, fixture_results(), [0, 1]))
 

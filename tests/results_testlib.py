@@ -14,7 +14,7 @@ FIXTURE_RESULTS = Path(__file__).parent / "data" / "results"
 
 def fixture_layout():
     """The results layout of the fixture files (a report beside them, never written)."""
-    from decoupled_rcnn.reproduction.layout import Layout
+    from decoupled_rcnn.reproduction.plan.layout import Layout
 
     return Layout(FIXTURE_RESULTS, FIXTURE_RESULTS / "report" / "index.html")
 
@@ -26,8 +26,8 @@ def fixture_files() -> tuple[list[Path], list[Path]]:
 
 
 def fixture_results():
-    """:class:`~decoupled_rcnn.reproduction.tables.Results` of the fixture files."""
-    from decoupled_rcnn.reproduction.tables import read_results
+    """:class:`~decoupled_rcnn.reproduction.results.tables.Results` of the fixture files."""
+    from decoupled_rcnn.reproduction.results.tables import read_results
 
     metrics, benches = fixture_files()
     return read_results(fixture_layout(), metrics, benches)

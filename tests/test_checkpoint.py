@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 import decoupled_rcnn.models  # noqa: F401  (installs the checkpoint allow-list)
 from decoupled_rcnn.checkpoint import UnsafeCheckpointError, safe_checkpoint_globals
-from decoupled_rcnn.reproduction.runs import build_runner
+from decoupled_rcnn.reproduction.run.runs import build_runner
 
 
 def tiny_faster_rcnn_cfg(data, work_dir: Path, max_iters: int) -> Config:

@@ -23,9 +23,9 @@ import torch
 from mmengine.config import Config
 
 from decoupled_rcnn.checkpoint import install_checkpoint_safety
-from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.pipeline import prepare_data
-from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ ITERS, INTERVAL, IMAGES_PER_ITER = 40, 5, 4
 TRAIN = """
 import json, sys
 from decoupled_rcnn.checkpoint import install_checkpoint_safety
-from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.pipeline import run_training
 wcfg = json.loads(open(sys.argv[1]).read())
 layout = Layout.from_config(wcfg)

@@ -11,7 +11,7 @@ import torch
 
 from decoupled_rcnn import provenance
 from decoupled_rcnn.provenance import ResultWriteError, write_json_atomic
-from decoupled_rcnn.reproduction.runs import save_weights
+from decoupled_rcnn.reproduction.run.runs import save_weights
 
 
 class _FullDisk:

@@ -2,7 +2,7 @@
 
 Model modules are registered by ``custom_imports=dict(imports=['decoupled_rcnn.models'])``.
 Importing :mod:`decoupled_rcnn.models` (as every config of ours does) or
-:mod:`decoupled_rcnn.reproduction.runs` (what every training and evaluation runs through)
+:mod:`decoupled_rcnn.reproduction.run.runs` (what every training and evaluation runs through)
 allow-lists the types that mmengine Runner checkpoints contain, so they load under torch's
 ``weights_only=True`` default (see :mod:`decoupled_rcnn.checkpoint`). The package root
 itself imports nothing heavy, so the workflow's DAG and ``--help`` stay fast.

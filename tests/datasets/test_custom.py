@@ -29,7 +29,7 @@ from decoupled_rcnn.datasets.custom import (  # noqa: E402
     voc_split_ids,
 )
 from decoupled_rcnn.datasets.custom_check import check_custom, format_check  # noqa: E402
-from decoupled_rcnn.reproduction.workflow_config import load_workflow_config  # noqa: E402
+from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import torch
 
 from decoupled_rcnn.datasets import generate_synthetic
 from decoupled_rcnn.embedded.pretrain import CropSampler, pretrain_backbone, tiny_backbone_variant
-from decoupled_rcnn.reproduction.compose import DataSpec, compose_config
+from decoupled_rcnn.reproduction.plan.compose import DataSpec, compose_config
 
 R50 = "configs/faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py"
 DECOUPLED_R50 = "configs/decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py"

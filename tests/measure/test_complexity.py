@@ -55,7 +55,7 @@ def test_paper_rows_come_from_the_manifest():
 
 
 def _roi_head_flops(config: str) -> int:
-    from decoupled_rcnn.reproduction.compose import compose_config
+    from decoupled_rcnn.reproduction.plan.compose import compose_config
 
     detector = complexity.build_detector(compose_config(config))
     _, by_module = complexity.count_flops_of(detector, SMALL_SHAPE, NUM_ROIS)

@@ -85,7 +85,7 @@ def _built_cascade(refine_stage_init: str | None):
     from mmdet.registry import MODELS
 
     import decoupled_rcnn.models  # noqa: F401
-    from decoupled_rcnn.reproduction.compose import compose_config, import_custom_modules
+    from decoupled_rcnn.reproduction.plan.compose import compose_config, import_custom_modules
 
     overrides = {} if refine_stage_init is None else {
         "model.roi_head.refine_stage_init": refine_stage_init}

@@ -18,8 +18,8 @@ from mmdet.models.task_modules.samplers import SamplingResult
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from decoupled_rcnn.reproduction.compose import compose_config
 from decoupled_rcnn.reproduction.manifest import Experiment, load_manifest
+from decoupled_rcnn.reproduction.plan.compose import compose_config
 
 # --- the paper's values -------------------------------------------------------------------
 CLS_BATCH = 512  # Sec. V-B: "For the classification branch, we select 512 region proposals"

@@ -56,13 +56,13 @@ def full_report(tmp_path_factory, tiny_coco):
     """(manifest, report path, layout) of a report with every figure kind."""
     from decoupled_rcnn.report import render_report
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
-    from decoupled_rcnn.reproduction.claims import evaluate_claims
-    from decoupled_rcnn.reproduction.curves import make_curves
-    from decoupled_rcnn.reproduction.detection_figures import make_fig4, make_fig5
-    from decoupled_rcnn.reproduction.figures import make_figures
-    from decoupled_rcnn.reproduction.layout import Layout
+    from decoupled_rcnn.reproduction.figures.curves import make_curves
+    from decoupled_rcnn.reproduction.figures.detections import make_fig4, make_fig5
+    from decoupled_rcnn.reproduction.figures.measured import make_figures
     from decoupled_rcnn.reproduction.manifest import load_manifest
-    from decoupled_rcnn.reproduction.tables import build_cells, build_runs, read_provenance
+    from decoupled_rcnn.reproduction.plan.layout import Layout
+    from decoupled_rcnn.reproduction.results.claims import evaluate_claims
+    from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_provenance
 
     root = tmp_path_factory.mktemp("full_report")
     layout = Layout(root / "results", root / "reports" / "index.html")

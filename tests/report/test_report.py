@@ -10,10 +10,10 @@ import pytest
 from results_testlib import FIXTURE_RESULTS, fixture_files, fixture_layout, fixture_results
 
 from decoupled_rcnn.report import COCO_SUBMIT_URL, render_report
-from decoupled_rcnn.reproduction.claims import evaluate_claims
-from decoupled_rcnn.reproduction.figures import make_figures
+from decoupled_rcnn.reproduction.figures.measured import make_figures
 from decoupled_rcnn.reproduction.manifest import load_manifest
-from decoupled_rcnn.reproduction.tables import build_cells, build_runs, read_provenance
+from decoupled_rcnn.reproduction.results.claims import evaluate_claims
+from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_provenance
 
 
 class _ReportParser(HTMLParser):
@@ -217,7 +217,7 @@ def test_report_command(tmp_path, capsys):
 
 def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
-    from decoupled_rcnn.reproduction.layout import Layout
+    from decoupled_rcnn.reproduction.plan.layout import Layout
 
     metrics, _ = fixture_files()
     layout = fixture_layout()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import load_manifest
 from decoupled_rcnn.reproduction.pipeline import run_benchmark
-from decoupled_rcnn.reproduction.selection import benchmark_experiments
-from decoupled_rcnn.reproduction.tables import build_cells, build_runs, read_results
-from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments
+from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
+from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_results
 
 MANIFEST = load_manifest()
 

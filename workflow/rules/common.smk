@@ -2,11 +2,11 @@
 from pathlib import Path
 
 from decoupled_rcnn.provenance import remove_temporaries
-from decoupled_rcnn.reproduction.config_checks import check_dataset_roots
-from decoupled_rcnn.reproduction.figures import figure_names
-from decoupled_rcnn.reproduction.layout import Layout
-from decoupled_rcnn.reproduction.qualitative import fig4_pair
-from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
+from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
+from decoupled_rcnn.reproduction.figures.measured import figure_names
+from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
+from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
 
 REPO = Path(workflow.basedir)  # the Snakefile's folder: configs/ and the manifest live here
 LAYOUT = Layout.from_config(config)
@@ -33,7 +33,7 @@ wildcard_constraints:
 
 
 def path_of(kind):
-    """A layout template with this rule's wildcards (see decoupled_rcnn.reproduction.layout)."""
+    """A layout template with this rule's wildcards (see decoupled_rcnn.reproduction.plan.layout)."""
     return LAYOUT.template(kind)
 
 

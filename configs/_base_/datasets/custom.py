@@ -2,7 +2,7 @@
 # mmdet's COCO fragment (CocoDataset, 1333 x 800, flip only) on COCO json (a VOC-format
 # dataset is converted first). The classes are placeholders: the workflow sets every dataset's
 # `metainfo` and every head's `num_classes` from the data when it composes an experiment
-# (decoupled_rcnn.reproduction.config_parts.use_dataset). LoadImageFromFile's default
+# (decoupled_rcnn.reproduction.plan.config_parts.use_dataset). LoadImageFromFile's default
 # color_type='color' gives grayscale images three channels; min_size=0 (mmdet's COCO: 32)
 # keeps images of any size; persistent_workers=False lets num_workers be 0.
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import jsonschema
 
     from decoupled_rcnn.datasets.custom_check import check_custom, format_check
-    from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s")
     overrides = {"data": {"custom": {"root": args.root}}} if args.root else None

@@ -109,15 +109,15 @@ def run(args: argparse.Namespace) -> int:
 
     entries: list[dict[str, Any]] = []
     if args.paper:
-        from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+        from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
         rows = (complexity.load_paper_rows(args.rows) if args.rows
                 else complexity.paper_rows())
         wcfg = load_workflow_config(args.configfile or complexity.PAPER_WORKFLOW_CONFIG)
         entries += complexity.measure_paper_rows(rows, workflow_config=wcfg, **kwargs)
     if args.experiment:
-        from decoupled_rcnn.reproduction.compose import experiment_config
-        from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+        from decoupled_rcnn.reproduction.plan.compose import experiment_config
+        from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
         wcfg = load_workflow_config(args.configfile)
         for exp in args.experiment:

@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from decoupled_rcnn.reproduction.cost import plan_table
     from decoupled_rcnn.reproduction.manifest import DEFAULT_MANIFEST, load_manifest
+    from decoupled_rcnn.reproduction.plan.cost import plan_table
 
     manifest = load_manifest(args.manifest)
     plan = plan_table(manifest, args.tables)

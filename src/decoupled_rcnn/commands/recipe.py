@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from decoupled_rcnn.reproduction.recipe import recipe
-    from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+    from decoupled_rcnn.reproduction.plan.recipe import recipe
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
     wcfg = load_workflow_config(args.configfile)
     try:

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from decoupled_rcnn.reproduction.pipeline import declared_results, make_report
-    from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
     overrides = {"tables": args.tables} if args.tables else None
     wcfg = load_workflow_config(args.configfile, overrides)

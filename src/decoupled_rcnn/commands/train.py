@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from mmengine.config import Config
 
     from decoupled_rcnn.install_check import InstallError, require_cuda_ops
-    from decoupled_rcnn.reproduction.runs import train_experiment
+    from decoupled_rcnn.reproduction.run.runs import train_experiment
 
     try:
         require_cuda_ops()

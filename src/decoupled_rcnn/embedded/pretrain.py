@@ -228,7 +228,7 @@ def pretrain_backbone(
     from mmengine.config import Config
 
     from decoupled_rcnn.paths import REPO_ROOT
-    from decoupled_rcnn.reproduction.compose import init_weights_quietly
+    from decoupled_rcnn.reproduction.plan.compose import init_weights_quietly
 
     start = time.perf_counter()
     path = Path(model_config)

@@ -2,7 +2,7 @@
 
 ``benchmark.json`` keeps the whole result (header naming the hardware, every entry); written
 for one experiment it also carries that entry's ``metrics`` and ``provenance`` at the top
-level, the format :mod:`decoupled_rcnn.reproduction.tables` reads.
+level, the format :mod:`decoupled_rcnn.reproduction.results.tables` reads.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def write_benchmark_json(
     """Write ``result`` to ``path`` atomically (temporary file + rename).
 
     The file keeps the whole result; it also carries one entry's ``metrics`` and
-    ``provenance`` at the top level (the format :mod:`decoupled_rcnn.reproduction.tables`
+    ``provenance`` at the top level (the format :mod:`decoupled_rcnn.reproduction.results.tables`
     reads): the entry named ``entry``, or the only one when a single config was measured.
 
     Returns:

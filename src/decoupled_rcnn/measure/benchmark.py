@@ -76,7 +76,7 @@ class BenchConfig:
         config: config file (repository-relative, absolute, or ``mmdet::rel/path.py``).
         overrides: dotted-key overrides (``model.roi_head.num_stages`` ...).
         cfg: the already composed config
-            (:func:`decoupled_rcnn.reproduction.compose.experiment_config`), as the workflow
+            (:func:`decoupled_rcnn.reproduction.plan.compose.experiment_config`), as the workflow
             passes it; None composes ``config`` + ``overrides`` (tiny on request).
     """
 
@@ -178,13 +178,13 @@ def _build(
 ) -> _Model:
     """Build one detector (no pretrained weights), count it, and make its inputs and optimiser.
 
-    The network comes from :func:`decoupled_rcnn.reproduction.compose.build_model`, as in the
+    The network comes from :func:`decoupled_rcnn.reproduction.plan.compose.build_model`, as in the
     training and evaluation rules, so the timed network is the one they run.
     """
     from mmengine.optim import OptimWrapper
 
     from decoupled_rcnn.measure import complexity
-    from decoupled_rcnn.reproduction.compose import (
+    from decoupled_rcnn.reproduction.plan.compose import (
         build_model,
         compose_config,
         init_weights_quietly,

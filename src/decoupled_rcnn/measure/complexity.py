@@ -71,7 +71,7 @@ def build_detector(cfg) -> nn.Module:
     ``init_weights`` is never called, so nothing pretrained is loaded and the weights are the
     modules' default initialisation; counting does not depend on their values.
     """
-    from decoupled_rcnn.reproduction.compose import build_model
+    from decoupled_rcnn.reproduction.plan.compose import build_model
 
     return build_model(cfg).eval()
 
@@ -195,9 +195,9 @@ def measure_complexity(
 
     Args:
         config: a composed mmengine ``Config``
-            (:func:`decoupled_rcnn.reproduction.compose.experiment_config`: the network the
+            (:func:`decoupled_rcnn.reproduction.plan.compose.experiment_config`: the network the
             workflow trains), or a config path (see :func:`resolve_config_path`), composed with
-            ``cfg_options`` by :func:`~decoupled_rcnn.reproduction.compose.compose_config`.
+            ``cfg_options`` by :func:`~decoupled_rcnn.reproduction.plan.compose.compose_config`.
         cfg_options: dotted-key overrides (with a path only).
         input_shape: (C, H, W) of the single input image.
         num_proposals: RoIs through the RoI head(s).
@@ -212,7 +212,7 @@ def measure_complexity(
     """
     from mmengine.config import Config
 
-    from decoupled_rcnn.reproduction.compose import compose_config
+    from decoupled_rcnn.reproduction.plan.compose import compose_config
 
     if isinstance(config, Config):
         cfg, config_file = config, config.filename or ""
@@ -351,7 +351,7 @@ def measure_paper_rows(
     """Measure every row (each distinct network once) and compare with the paper.
 
     A row that names a manifest ``experiment`` is built by
-    :func:`decoupled_rcnn.reproduction.compose.experiment_config` under ``workflow_config``
+    :func:`decoupled_rcnn.reproduction.plan.compose.experiment_config` under ``workflow_config``
     (default: the paper's, ``configs/workflow/paper.yaml``), as the workflow trains it; a row
     of a ``--rows`` file without one is its ``config`` with ``cfg_options``.
 
@@ -366,9 +366,9 @@ def measure_paper_rows(
     """
     import json
 
-    from decoupled_rcnn.reproduction.compose import compose_config, experiment_config
     from decoupled_rcnn.reproduction.manifest import load_manifest
-    from decoupled_rcnn.reproduction.workflow_config import load_workflow_config
+    from decoupled_rcnn.reproduction.plan.compose import compose_config, experiment_config
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
     wcfg = workflow_config or load_workflow_config(PAPER_WORKFLOW_CONFIG)
     manifest = load_manifest(REPO_ROOT / wcfg["manifest"])

@@ -25,9 +25,16 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from decoupled_rcnn.reproduction.figures import figure_caption
+from decoupled_rcnn.reproduction.figures.measured import figure_caption
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
-from decoupled_rcnn.reproduction.tables import FAILED, MISSING, OK, PUBLISHED, SERVER, UNDEFINED
+from decoupled_rcnn.reproduction.results.tables import (
+    FAILED,
+    MISSING,
+    OK,
+    PUBLISHED,
+    SERVER,
+    UNDEFINED,
+)
 
 __all__ = ["COCO_SUBMIT_URL", "render_report"]
 
@@ -203,12 +210,14 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
 
     Args:
         manifest: the loaded manifest.
-        cells: the tables step's cells (:func:`decoupled_rcnn.reproduction.tables.build_cells`).
+        cells: the tables step's cells
+            (:func:`~decoupled_rcnn.reproduction.results.tables.build_cells`).
         out: the HTML file to write (its folder is created).
         tables: the tables to show, in order (default: every table in ``cells``).
-        runs: the per-seed values (:func:`~decoupled_rcnn.reproduction.tables.build_runs`).
-        claims: the claims' verdicts (:func:`decoupled_rcnn.reproduction.claims.evaluate_claims`).
-        provenance: :func:`~decoupled_rcnn.reproduction.tables.read_provenance` of the
+        runs: the per-seed values (:func:`~decoupled_rcnn.reproduction.results.tables.build_runs`).
+        claims: the claims' verdicts
+            (:func:`~decoupled_rcnn.reproduction.results.claims.evaluate_claims`).
+        provenance: :func:`~decoupled_rcnn.reproduction.results.tables.read_provenance` of the
             declared metrics files.
         figures: figure name (``table_<ID>_*``) -> image path, linked relative to the report.
         aliases: experiment -> the experiment whose run it shares.

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from decoupled_rcnn.reproduction.layout import Layout
+from decoupled_rcnn.reproduction.plan.layout import Layout
 
 __all__ = ["QUALITATIVE_FIGURES", "compute_seconds", "custom_data_context",
            "qualitative_views"]

@@ -1,8 +1,9 @@
-"""The reproduction machinery: manifest -> composed experiments -> runs -> tables -> report.
+"""The reproduction machinery: manifest -> composed experiments -> runs -> results -> report.
 
-- :mod:`.manifest`: every table's rows, the experiment each uses and the paper's values;
-- :mod:`.compose`: one path from (config file, overrides, workflow config) to a built model;
-- :mod:`.layout`: where every result file lives;
-- :mod:`.runs` and :mod:`.pipeline`: what the workflow's rules do;
-- :mod:`.tables`, :mod:`.figures`: measured beside the paper's values.
+- :mod:`.manifest`: the paper as data (tables, rows, the paper's values, experiments, claims);
+- :mod:`.plan`: composition of configs, the selection of runs, the results layout, cost;
+- :mod:`.run`: training and evaluation runs (resume, torchrun, failure records);
+- :mod:`.results`: tables over seeds and the claims' verdicts;
+- :mod:`.figures`: plots, training curves, Fig. 4 and Fig. 5;
+- :mod:`.pipeline`, :mod:`.pipeline_figures`: what each workflow rule does, one function each.
 """

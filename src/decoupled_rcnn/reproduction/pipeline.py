@@ -5,7 +5,7 @@ config (``configs/workflow/*.yaml``, schema in ``workflow/schemas``) says where
 the data is (generated stand-in or the paper's VOC/COCO), whether the tiny model setting and
 a short schedule apply, the seeds, and where results go. The manifest says what each
 experiment is. Every path comes from the rule (its declared inputs and outputs); what a path
-holds is read back through :class:`~decoupled_rcnn.reproduction.layout.Layout`.
+holds is read back through :class:`~decoupled_rcnn.reproduction.plan.layout.Layout`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from decoupled_rcnn.paths import REPO_ROOT
 from decoupled_rcnn.provenance import write_json_atomic
-from decoupled_rcnn.reproduction.compose import CUSTOM, SYNTHETIC, experiment_config
-from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
+from decoupled_rcnn.reproduction.plan.compose import CUSTOM, SYNTHETIC, experiment_config
+from decoupled_rcnn.reproduction.plan.layout import Layout
 
 __all__ = ["declared_results", "log_to", "make_report", "make_tables", "prepare_data",
            "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
@@ -116,8 +116,8 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     is the images of one iteration over all processes (each process takes its share); a
     paper schedule's config gives images per GPU (the paper: 4 GPUs x 2 images).
 
-    A failed training (e.g. :class:`~decoupled_rcnn.reproduction.finite_loss.NonFiniteLossError`,
-    a NaN loss) leaves a failure record (layout kind ``train_failed``: the one-line reason and
+    A failed training (e.g.
+    :class:`~decoupled_rcnn.reproduction.run.finite_loss.NonFiniteLossError`, a NaN loss) leaves a failure record (layout kind ``train_failed``: the one-line reason and
     the log) and raises; the tables and report show that experiment as failed. A new attempt
     removes the record first.
 
@@ -128,8 +128,8 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     """
     use_threads(threads)
     from decoupled_rcnn.install_check import require_cuda_ops
-    from decoupled_rcnn.reproduction.distributed import training_processes
-    from decoupled_rcnn.reproduction.failures import recording_failure
+    from decoupled_rcnn.reproduction.run.distributed import training_processes
+    from decoupled_rcnn.reproduction.run.failures import recording_failure
 
     require_cuda_ops()  # before anything starts: mmengine trains on the GPU whenever it sees one
     processes = training_processes(wcfg["resources"]["train"], gpus)
@@ -142,8 +142,8 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
 
 def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Path,
            checkpoint: str | Path, info: str | Path, processes: int) -> None:
-    from decoupled_rcnn.reproduction.distributed import torchrun_command
-    from decoupled_rcnn.reproduction.finite_loss import add_finite_loss_hook
+    from decoupled_rcnn.reproduction.run.distributed import torchrun_command
+    from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
     add_finite_loss_hook(cfg, f"{experiment_id} seed {seed}")
@@ -160,7 +160,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
         subprocess.run(torchrun_command(saved, checkpoint, info, processes), check=True,
                        env=os.environ.copy())
         return
-    from decoupled_rcnn.reproduction.runs import train_experiment
+    from decoupled_rcnn.reproduction.run.runs import train_experiment
 
     cfg.filename = str(saved)
     train_experiment(cfg, checkpoint, info)
@@ -176,7 +176,7 @@ def run_evaluation(wcfg: Mapping[str, Any], checkpoint: str | Path, train_info: 
                    metrics: str | Path, threads: int | None = None) -> None:
     """Evaluate one trained experiment and seed under one manifest test setting."""
     use_threads(threads)
-    from decoupled_rcnn.reproduction.runs import evaluate_experiment
+    from decoupled_rcnn.reproduction.run.runs import evaluate_experiment
 
     layout = Layout.from_config(wcfg)
     key = layout.metrics_key(metrics)
@@ -249,9 +249,9 @@ def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str
     What ``decoupled-rcnn tables`` / ``report`` read outside Snakemake: the same files the
     rules would, never anything else in the results folder.
     """
-    from decoupled_rcnn.reproduction.figures import figure_names
-    from decoupled_rcnn.reproduction.qualitative import fig4_pair
-    from decoupled_rcnn.reproduction.selection import benchmark_experiments, select
+    from decoupled_rcnn.reproduction.figures.measured import figure_names
+    from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
+    from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)
@@ -279,8 +279,8 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
                 benchmarks: Sequence[str | Path], tables: Sequence[str | Path],
                 cells: str | Path, runs: str | Path, claims: str | Path) -> None:
     """Each selected table's CSV, the long-form cells, per-seed runs and claims (declared)."""
-    from decoupled_rcnn.reproduction.selection import select
-    from decoupled_rcnn.reproduction.tables import read_results, write_tables
+    from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.tables import read_results, write_tables
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)
@@ -308,9 +308,9 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
 
     from decoupled_rcnn.report import render_report
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
-    from decoupled_rcnn.reproduction.qualitative import FIG4_PAIRS, fig4_pair
-    from decoupled_rcnn.reproduction.selection import select
-    from decoupled_rcnn.reproduction.tables import read_provenance
+    from decoupled_rcnn.reproduction.figures.qualitative import FIG4_PAIRS, fig4_pair
+    from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.tables import read_provenance
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)

@@ -2,7 +2,7 @@
 
 Like :mod:`decoupled_rcnn.reproduction.pipeline` (the other rules), each takes the workflow
 config and the rule's declared files, and reads back what a path holds through
-:class:`~decoupled_rcnn.reproduction.layout.Layout`.
+:class:`~decoupled_rcnn.reproduction.plan.layout.Layout`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from decoupled_rcnn.paths import REPO_ROOT
-from decoupled_rcnn.reproduction.compose import experiment_config
-from decoupled_rcnn.reproduction.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
+from decoupled_rcnn.reproduction.plan.compose import experiment_config
+from decoupled_rcnn.reproduction.plan.layout import Layout
 
 __all__ = ["FIG4_NAMES", "make_curve_file", "make_fig4_file", "make_fig5_file",
            "make_figure_files"]
@@ -26,7 +26,7 @@ def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
     """AP-vs-IoU and sweep figures (measured beside the paper) from the tables' cells."""
     import pandas as pd
 
-    from decoupled_rcnn.reproduction.figures import make_figures
+    from decoupled_rcnn.reproduction.figures.measured import make_figures
 
     names = {Path(f).stem: Path(f) for f in figures}
     manifest = load_manifest(REPO_ROOT / wcfg["manifest"])
@@ -36,7 +36,7 @@ def make_figure_files(wcfg: Mapping[str, Any], cells_csv: str | Path,
 def make_curve_file(wcfg: Mapping[str, Any], train_infos: Sequence[str | Path],
                     out: str | Path) -> None:
     """One experiment's training curves (every seed) from mmengine's scalar logs."""
-    from decoupled_rcnn.reproduction.curves import make_curves
+    from decoupled_rcnn.reproduction.figures.curves import make_curves
 
     layout = Layout.from_config(wcfg)
     experiment = layout.parse("curves", out)["experiment"]
@@ -57,7 +57,7 @@ def _detections_of(layout: Layout, metrics: str | Path) -> Path:
 def _split_of(wcfg: Mapping[str, Any], layout: Layout, metrics: str | Path,
               manifest: Manifest) -> tuple[Path, Path]:
     """The annotation file and image folder an evaluation was scored on."""
-    from decoupled_rcnn.reproduction.detection_figures import split_files
+    from decoupled_rcnn.reproduction.figures.detections import split_files
 
     key = layout.metrics_key(metrics)
     return split_files(experiment_config(wcfg, key.experiment, test_id=key.test,
@@ -74,7 +74,7 @@ def make_fig4_file(wcfg: Mapping[str, Any], metrics: Sequence[str | Path], out: 
     Args:
         metrics: the baseline's and the Decoupled R-CNN's metrics files (one seed each).
     """
-    from decoupled_rcnn.reproduction.detection_figures import make_fig4
+    from decoupled_rcnn.reproduction.figures.detections import make_fig4
 
     layout = Layout.from_config(wcfg)
     manifest = load_manifest(REPO_ROOT / wcfg["manifest"])
@@ -87,7 +87,7 @@ def make_fig4_file(wcfg: Mapping[str, Any], metrics: Sequence[str | Path], out: 
 def make_fig5_file(wcfg: Mapping[str, Any], metrics: str | Path, out: str | Path,
                    info: str | Path) -> None:
     """Fig. 5: the final model's detections at score >= 0.6, worst cases by matched IoU."""
-    from decoupled_rcnn.reproduction.detection_figures import make_fig5
+    from decoupled_rcnn.reproduction.figures.detections import make_fig5
 
     layout = Layout.from_config(wcfg)
     ann, images = _split_of(wcfg, layout, metrics, load_manifest(REPO_ROOT / wcfg["manifest"]))

@@ -1,0 +1,39 @@
+"""The paper as data: every table's rows, the paper's values, experiments and claims.
+
+- :mod:`.model`: the frozen dataclasses (:class:`Manifest`, :class:`Table`, :class:`Claim`...);
+- :mod:`.parse`: reading and validating ``configs/paper/manifest.yaml`` (:func:`load_manifest`);
+- :mod:`.claims`: the ``claims:`` section; :mod:`.checks`: the structural checks both share.
+
+The names below are the package's public API; they are defined in the modules above.
+"""
+
+from decoupled_rcnn.reproduction.manifest.model import (
+    DEFAULT_MANIFEST,
+    DEFAULT_TEST,
+    EXPECTS,
+    NOT_AVAILABLE,
+    NOT_POSITIVE,
+    POSITIVE,
+    Claim,
+    ClaimTerm,
+    Column,
+    Evaluation,
+    Experiment,
+    Manifest,
+    ManifestError,
+    Metric,
+    Row,
+    Schedule,
+    Table,
+    TestSetting,
+    cfg_options,
+    slope,
+)
+from decoupled_rcnn.reproduction.manifest.parse import load_manifest, parse_manifest
+
+__all__ = [
+    "DEFAULT_MANIFEST", "DEFAULT_TEST", "EXPECTS", "NOT_AVAILABLE", "NOT_POSITIVE", "POSITIVE",
+    "Claim", "ClaimTerm", "Column", "Evaluation", "Experiment", "Manifest", "ManifestError",
+    "Metric", "Row", "Schedule", "Table", "TestSetting", "cfg_options", "load_manifest",
+    "parse_manifest", "slope",
+]

@@ -1,0 +1,119 @@
+"""Choosing the checkpoint to resume from after an interrupted run."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import pytest
+import torch
+
+from decoupled_rcnn.reproduction.run.runs import last_good_checkpoint
+
+
+def _save(path, iteration):
+    torch.save({"state_dict": {"w": torch.full((2,), float(iteration))},
+                "meta": {"iter": iteration}}, path)
+
+
+def test_newest_complete_checkpoint_wins_and_truncated_ones_are_set_aside(tmp_path):
+    _save(tmp_path / "iter_2.pth", 2)
+    _save(tmp_path / "iter_10.pth", 10)  # numeric order, not lexical: 10 > 2
+    (tmp_path / "iter_12.pth").write_bytes((tmp_path / "iter_10.pth").read_bytes()[:500])
+    assert last_good_checkpoint(tmp_path) == tmp_path / "iter_10.pth"
+    assert (tmp_path / "iter_12.pth.broken").exists()
+    assert not (tmp_path / "iter_12.pth").exists()
+
+
+def test_no_checkpoint_means_start_fresh(tmp_path):
+    assert last_good_checkpoint(tmp_path) is None
+
+
+def test_a_refused_checkpoint_is_an_error_not_a_skip(tmp_path):
+    torch.save({"state_dict": {}, "meta": {"x": __import__("datetime").date(2020, 1, 1)}},
+               tmp_path / "iter_4.pth")
+    with pytest.raises(pickle.UnpicklingError):
+        last_good_checkpoint(tmp_path)
+    assert (tmp_path / "iter_4.pth").exists()
+
+
+# --- Evaluation refuses weights that are not the experiment's model ---------------------
+
+DECOUPLED = "voc_r101_dec_c3_reg085_l100"
+
+
+@pytest.fixture(scope="module")
+def eval_setting(tmp_path_factory):
+    """A stand-in workflow config (no data needed: the check runs before any image is read)."""
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
+
+    tmp = tmp_path_factory.mktemp("mismatch")
+    wcfg = load_workflow_config(None, {"results_dir": str(tmp / "results"),
+                                       "report": str(tmp / "index.html"),
+                                       "model": {"tiny": True, "pretrained": False}})
+    return wcfg, tmp
+
+
+def _weights_of(wcfg, experiment, path, classes=None):
+    from decoupled_rcnn.reproduction.plan.compose import (
+        build_model,
+        experiment_config,
+        set_num_classes,
+    )
+
+    cfg = experiment_config(wcfg, experiment)
+    if classes is not None:
+        set_num_classes(cfg.model, classes)
+    torch.manual_seed(0)
+    torch.save({"state_dict": build_model(cfg).state_dict(), "meta": {"iter": 1}}, path)
+    return path
+
+
+def _evaluate(wcfg, tmp, checkpoint):
+    from decoupled_rcnn.reproduction.plan.compose import experiment_config
+    from decoupled_rcnn.reproduction.run.runs import evaluate_experiment
+
+    cfg = experiment_config(wcfg, DECOUPLED, test_id="default", work_dir=tmp / "work")
+    metrics = tmp / "metrics.json"
+    try:
+        evaluate_experiment(cfg, checkpoint, metrics, tmp / "detections",
+                            name=f"experiment {DECOUPLED}")
+    finally:
+        assert not metrics.exists()  # nothing written on refusal
+
+
+def test_evaluation_refuses_another_variants_checkpoint(eval_setting):
+    from decoupled_rcnn.reproduction.run.runs import CheckpointMismatchError
+
+    wcfg, tmp = eval_setting
+    ckpt = _weights_of(wcfg, "voc_r101_faster", tmp / "faster.pth")
+    with pytest.raises(CheckpointMismatchError) as err:
+        _evaluate(wcfg, tmp, ckpt)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{ckpt}: weights do not match the model of experiment {DECOUPLED}")
+    # The Decoupled R-CNN's separate classification heads vs Faster R-CNN's one bbox head.
+    assert re.search(r": \d+ missing keys \(roi_head\.cls_heads\.0\.", message), message
+    assert re.search(r"; \d+ unexpected keys \(roi_head\.bbox_head\.fc_cls\.", message)
+    assert message.endswith("no metrics written")
+
+
+def test_evaluation_refuses_a_checkpoint_with_other_shapes(eval_setting):
+    from decoupled_rcnn.reproduction.run.runs import CheckpointMismatchError
+
+    wcfg, tmp = eval_setting
+    ckpt = _weights_of(wcfg, DECOUPLED, tmp / "seven_classes.pth", classes=7)
+    shapes = (r"\d+ shape mismatches \(checkpoint vs model\) \(roi_head\.\S+ "
+              r"\(\d+(, \d+)*\) vs \(\d+(, \d+)*\)")
+    with pytest.raises(CheckpointMismatchError, match=shapes) as err:
+        _evaluate(wcfg, tmp, ckpt)
+    assert "missing keys" not in str(err.value) and "unexpected keys" not in str(err.value)
+
+
+def test_the_matching_checkpoint_passes_the_check(eval_setting):
+    from decoupled_rcnn.reproduction.plan.compose import build_model, experiment_config
+    from decoupled_rcnn.reproduction.run.runs import check_checkpoint_matches
+
+    wcfg, tmp = eval_setting
+    ckpt = _weights_of(wcfg, DECOUPLED, tmp / "same.pth")
+    check_checkpoint_matches(ckpt, build_model(experiment_config(wcfg, DECOUPLED)), DECOUPLED)
