@@ -117,8 +117,8 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     paper schedule's config gives images per GPU (the paper: 4 GPUs x 2 images).
 
     A failed training (e.g.
-    :class:`~decoupled_rcnn.reproduction.run.finite_loss.NonFiniteLossError`, a NaN loss) leaves a failure record (layout kind ``train_failed``: the one-line reason and
-    the log) and raises; the tables and report show that experiment as failed. A new attempt
+    :class:`~decoupled_rcnn.reproduction.run.finite_loss.NonFiniteLossError`, a NaN loss)
+    leaves a failure record (layout kind ``train_failed``: the one-line reason and the log) and raises; the tables and report show that experiment as failed. A new attempt
     removes the record first.
 
     Raises:
