@@ -118,8 +118,9 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
 
     A failed training (e.g.
     :class:`~decoupled_rcnn.reproduction.run.finite_loss.NonFiniteLossError`, a NaN loss)
-    leaves a failure record (layout kind ``train_failed``: the one-line reason and the log) and raises; the tables and report show that experiment as failed. A new attempt
-    removes the record first.
+    leaves a failure record (layout kind ``train_failed``: the one-line reason and the log)
+    and raises; the tables and report show that experiment as failed. A new attempt removes
+    the record first.
 
     Raises:
         InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
