@@ -433,7 +433,7 @@ def test_the_tables_hold_only_the_final_metrics(scenario):
 
 
 def test_zz_fault_figures(scenario, capsys):
-    """Print the measured figures (the README's reliability section quotes them)."""
+    """Print the measured figures (docs/reliability.md quotes them)."""
     trained, lost, runs = getattr(scenario, "iterations", (None, None, None))
     set_aside = sorted(str(p.relative_to(scenario.workdir))
                        for p in scenario.workdir.rglob("*.broken"))
