@@ -11,7 +11,7 @@ from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.model import ModuleList
@@ -19,6 +19,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from decoupled_rcnn.models.roi_head_inference import DecoupledInferenceMixin
+from decoupled_rcnn.models.roi_head_sampling import DecoupledSamplingMixin
 from decoupled_rcnn.models.stages import assigner_at, stage_loss_weights, stage_target_stds
 
 __all__ = ["REFINE_STAGE_INITS", "DecoupledRoIHead", "stage_target_stds"]
@@ -30,7 +31,7 @@ _FC_HEADS = ("Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead", "ConvFCBBoxHead")
 
 
 @MODELS.register_module()
-class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
+class DecoupledRoIHead(DecoupledSamplingMixin, DecoupledInferenceMixin, BaseRoIHead):
     """Classification and (cascaded) regression heads trained on separate sample sets.
 
     Training (Section IV, Eq. 7-8):
@@ -230,81 +231,74 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
         return self.reg_head(stage)(feats)[1]
 
     # ------------------------------------------------------------------ training
-    def _sample(self, assigner, sampler, candidates: InstanceData, gt: InstanceData,
-                gt_ignore: InstanceData | None, num_forced_neg: int = 0) -> SamplingResult:
-        """Assign ``candidates.priors`` to ``gt`` and sample.
+    def cls_loss(self, stage: int, x: tuple[Tensor], sampling_results: list[SamplingResult]
+                 ) -> dict:
+        """Cross-entropy of classifier ``stage`` on its samples (mmdet's ``BBoxHead.loss``).
 
-        The last ``num_forced_neg`` candidates are made negative whatever their IoU (Eq. 7's
-        carried-over padding).
-        """
-        assign_result = assigner.assign(candidates, gt, gt_ignore)
-        if num_forced_neg > 0:
-            assign_result.gt_inds[-num_forced_neg:] = 0
-            assign_result.labels[-num_forced_neg:] = -1
-        return sampler.sample(assign_result, candidates, gt)
-
-    def sample_cls(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
-                   batch_gt_ignore: list) -> list[SamplingResult]:
-        """Classification samples (1:3, gt added) of every image for classifier ``stage``."""
-        return [
-            self._sample(self.cls_assigners[stage], self.cls_samplers[stage], cand, gt, ign)
-            for cand, gt, ign in zip(candidates, batch_gt, batch_gt_ignore)
-        ]
-
-    def sample_reg(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
-                   batch_gt_ignore: list, num_forced_neg: Sequence[int] | None = None
-                   ) -> list[SamplingResult]:
-        """Regression samples (positives + zero-weight padding) for regressor ``stage``."""
-        forced = num_forced_neg or [0] * len(candidates)
-        return [
-            self._sample(self.reg_assigners[stage], self.reg_samplers[stage], cand, gt, ign, n)
-            for cand, gt, ign, n in zip(candidates, batch_gt, batch_gt_ignore, forced)
-        ]
-
-    def refine_reg_samples(self, stage: int, sampling_results: list[SamplingResult],
-                           pos_bbox_pred: Tensor, batch_img_metas: list[dict]
-                           ) -> tuple[InstanceList, list[int]]:
-        """Eq. 7: the next stage's candidates from regressor ``stage``'s own samples.
-
-        Args:
-            stage: regressor that produced ``pos_bbox_pred``.
-            sampling_results: its samples, one per image (positives first).
-            pos_bbox_pred: its deltas for the positive samples of every image, concatenated,
-                (sum p_i, 4) or (sum p_i, 4 * classes).
-            batch_img_metas: image metas (for clipping to the image).
+        Normalised by the classification mini-batch (every sample has weight 1).
 
         Returns:
-            Per image an :class:`InstanceData` whose ``priors`` are the decoded boxes of the
-            non-gt positives followed by the unchanged negatives, and per image the number of
-            trailing candidates to force negative.
+            ``loss`` (``loss_cls``, ``acc``, ``num_pos_cls``: unweighted) and, for the refinement
+            of the next classifier's samples, ``rois``, ``feats``, ``cls_score`` and ``labels``.
+        """
+        rois = bbox2roi([res.priors for res in sampling_results])
+        feats = self._roi_feats(x, rois)
+        cls_score = self._cls_forward(stage, feats)
+        head = self.cls_heads[stage]
+        targets = head.get_targets(sampling_results, self.train_cfg.cls)
+        head_losses = head.loss(cls_score, None, rois, *targets)
+        num_pos = torch.tensor(float(sum(len(res.pos_inds) for res in sampling_results)),
+                               device=rois.device)
+        return dict(
+            loss=dict(loss_cls=head_losses["loss_cls"], acc=head_losses["acc"],
+                      num_pos_cls=num_pos),
+            rois=rois, feats=feats, cls_score=cls_score, labels=targets[0])
+
+    def reg_loss(self, stage: int, x: tuple[Tensor], sampling_results: list[SamplingResult]
+                 ) -> dict:
+        """L1 loss of regressor ``stage``, normalised by the regression mini-batch.
+
+        Eq. 8's L_loc of a stage is the summed L1 of its positives divided by the number of
+        regression samples, positives and zero-weight padding alike (``num_reg``: 512 per image
+        in the paper): that divisor is given to the loss as ``avg_factor``, whichever rows the
+        regressor ran on (the positives only, see ``skip_zero_weight_samples``, or all).
+        Positives come first in every image's samples, so the first ``num_pos`` rows of each
+        image are the positives.
+
+        Returns:
+            ``loss`` (``loss_bbox``, ``num_pos_reg``, ``num_reg``: unweighted) and
+            ``pos_bbox_pred``, the deltas of the positives of every image, concatenated.
         """
         head = self.reg_head(stage)
-        preds = pos_bbox_pred.split([len(res.pos_priors) for res in sampling_results])
-        candidates, forced = [], []
-        for res, pred, meta in zip(sampling_results, preds, batch_img_metas):
-            keep = res.pos_is_gt == 0
-            refined = head.regress_by_class(
-                res.pos_priors[keep], res.pos_gt_labels[keep], pred[keep], meta)
-            refined = get_box_tensor(refined).detach()
-            candidates.append(InstanceData(priors=torch.cat([refined, res.neg_priors])))
-            forced.append(len(res.neg_priors))
-        return candidates, forced
-
-    def refine_cls_samples(self, stage: int, sampling_results: list[SamplingResult],
-                           cls_score: Tensor, bbox_pred: Tensor, labels: Tensor,
-                           batch_img_metas: list[dict]) -> InstanceList:
-        """Cascade R-CNN's refinement of the classification samples by regressor ``stage``."""
-        bbox_results = dict(
-            rois=bbox2roi([res.priors for res in sampling_results]),
-            cls_score=cls_score, bbox_pred=bbox_pred, bbox_targets=(labels,))
-        refined = self.reg_head(stage).refine_bboxes(
-            sampling_results, bbox_results, batch_img_metas)
-        return [InstanceData(priors=res.bboxes.detach()) for res in refined]
+        assert not head.reg_decoded_bbox, "losses on decoded boxes are not supported"
+        num_pos = [len(res.pos_priors) for res in sampling_results]  # shapes: no host sync
+        num_reg = sum(len(res.priors) for res in sampling_results)
+        pos_only = self._skips_padding(stage)
+        rois = bbox2roi([res.pos_priors if pos_only else res.priors for res in sampling_results])
+        bbox_pred = self._reg_forward(stage, x, rois)
+        if not pos_only:
+            bbox_pred = _first_rows(
+                bbox_pred.split([len(res.priors) for res in sampling_results]), num_pos)
+        labels, _, bbox_targets, bbox_weights = (
+            _first_rows(per_image, num_pos)
+            for per_image in head.get_targets(sampling_results, self.train_cfg.reg, concat=False))
+        deltas = bbox_pred
+        if not head.reg_class_agnostic:  # the deltas of each positive's gt class
+            n, classes = len(bbox_pred), head.num_classes
+            deltas = bbox_pred.view(n, classes, bbox_pred.shape[1] // classes)[
+                torch.arange(n, device=bbox_pred.device), labels]
+        loss_bbox = head.loss_bbox(deltas, bbox_targets, bbox_weights, avg_factor=max(num_reg, 1))
+        device = bbox_pred.device
+        return dict(
+            loss=dict(loss_bbox=loss_bbox,
+                      num_pos_reg=torch.tensor(float(sum(num_pos)), device=device),
+                      num_reg=torch.tensor(float(num_reg), device=device)),
+            pos_bbox_pred=bbox_pred)
 
     def loss(self, x: tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList,
              reg_results_list: InstanceList | None = None) -> dict:
-        """Losses of the classifier(s) and of every regression stage.
+        """Losses of the classifier(s) and of every regression stage (Eq. 8).
 
         Args:
             x: FPN features, each (N, C, H_l, W_l).
@@ -313,73 +307,52 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
             reg_results_list: ``Proposals_reg`` per image; defaults to ``rpn_results_list``.
 
         Returns:
-            ``s{j}.loss_cls``, ``s{j}.acc``, ``s{k}.loss_bbox`` (already times lambda and the
-            stage weight) and the sample counts ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``,
-            ``s{k}.num_reg``.
+            ``s{j}.loss_cls`` (times the classifier's weight), ``s{j}.acc``,
+            ``s{k}.loss_bbox`` (times lambda and the stage weight) and the sample counts
+            ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``, ``s{k}.num_reg``; j, k 0-based.
         """
         batch_gt, batch_gt_ignore, batch_img_metas = unpack_gt_instances(batch_data_samples)
-        if reg_results_list is None:
-            reg_results_list = rpn_results_list
         losses: dict[str, Tensor] = {}
-        device = x[0].device
-
-        # classification (one classifier, or one per stage in Table X)
-        cls_candidates = [InstanceData(priors=res.bboxes) for res in rpn_results_list]
-        cls_sampling: list[SamplingResult] = []
+        candidates = [InstanceData(priors=res.bboxes) for res in rpn_results_list]
+        cls_samplings = []
         for stage in range(self.num_cls_stages):
-            sampling = self.sample_cls(stage, cls_candidates, batch_gt, batch_gt_ignore)
-            if stage == 0:
-                cls_sampling = sampling
-            rois = bbox2roi([res.priors for res in sampling])
-            feats = self._roi_feats(x, rois)
-            cls_score = self._cls_forward(stage, feats)
-            head = self.cls_heads[stage]
-            targets = head.get_targets(sampling, self.train_cfg.cls)
-            stage_losses = head.loss(cls_score, None, rois, *targets)
-            weight = self.cls_stage_loss_weights[stage]
-            losses[f"s{stage}.loss_cls"] = stage_losses["loss_cls"] * weight
-            losses[f"s{stage}.acc"] = stage_losses["acc"]
-            losses[f"s{stage}.num_pos_cls"] = torch.tensor(
-                float(sum(len(r.pos_inds) for r in sampling)), device=device)
+            sampling = self.sample_cls(stage, candidates, batch_gt, batch_gt_ignore)
+            cls_samplings.append(sampling)
+            results = self.cls_loss(stage, x, sampling)
+            _add_stage_losses(losses, stage, results["loss"], self.cls_stage_loss_weights[stage])
             if stage < self.num_cls_stages - 1:
                 with torch.no_grad():
-                    bbox_pred = self._reg_forward(stage, x, rois, feats)
-                    cls_candidates = self.refine_cls_samples(
-                        stage, sampling, cls_score, bbox_pred, targets[0], batch_img_metas)
+                    bbox_pred = self._reg_forward(stage, x, results["rois"], results["feats"])
+                    candidates = self.refine_cls_samples(
+                        stage, sampling, results["cls_score"], bbox_pred, results["labels"],
+                        batch_img_metas)
 
-        # regression stages (Eq. 7)
         if self.train_cfg.get("share_samples", False):
-            reg_sampling = cls_sampling
+            sampling = cls_samplings[0]
         else:
-            reg_candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
-            reg_sampling = self.sample_reg(0, reg_candidates, batch_gt, batch_gt_ignore)
+            if reg_results_list is None:
+                reg_results_list = rpn_results_list
+            candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
+            sampling = self.sample_reg(0, candidates, batch_gt, batch_gt_ignore)
         for stage in range(self.num_stages):
-            head = self.reg_head(stage)
-            per_image = head.get_targets(reg_sampling, self.train_cfg.reg, concat=False)
-            num_pos = [len(res.pos_priors) for res in reg_sampling]  # shapes: no host sync
-            num_samples = sum(len(res.priors) for res in reg_sampling)
-            skip = self._skips_padding(stage)
-            if skip:  # positives come first in every image's samples and targets
-                rois = bbox2roi([res.pos_priors for res in reg_sampling])
-                targets = [torch.cat([t[:n] for t, n in zip(ts, num_pos)]) for ts in per_image]
-            else:
-                rois = bbox2roi([res.priors for res in reg_sampling])
-                targets = [torch.cat(ts) for ts in per_image]
-            bbox_pred = self._reg_forward(stage, x, rois)
-            stage_losses = head.loss(None, bbox_pred, rois, *targets)
-            # mmdet averages over the rows it was given; the paper over the whole mini-batch
-            scale = len(rois) / max(num_samples, 1)
+            results = self.reg_loss(stage, x, sampling)
             weight = self.reg_loss_weight * self.reg_stage_loss_weights[stage]
-            losses[f"s{stage}.loss_bbox"] = stage_losses["loss_bbox"] * scale * weight
-            losses[f"s{stage}.num_pos_reg"] = torch.tensor(float(sum(num_pos)), device=device)
-            losses[f"s{stage}.num_reg"] = torch.tensor(float(num_samples), device=device)
+            _add_stage_losses(losses, stage, results["loss"], weight)
             if stage < self.num_stages - 1:
-                pos_pred = bbox_pred if skip else torch.cat([
-                    p[:n] for p, n in zip(bbox_pred.split([len(r.priors) for r in reg_sampling]),
-                                          num_pos)])
                 with torch.no_grad():
                     candidates, forced = self.refine_reg_samples(
-                        stage, reg_sampling, pos_pred, batch_img_metas)
-                reg_sampling = self.sample_reg(
-                    stage + 1, candidates, batch_gt, batch_gt_ignore, forced)
+                        stage, sampling, results["pos_bbox_pred"], batch_img_metas)
+                sampling = self.sample_reg(stage + 1, candidates, batch_gt, batch_gt_ignore,
+                                           forced)
         return losses
+
+
+def _first_rows(per_image: Sequence[Tensor], num_first: Sequence[int]) -> Tensor:
+    """The first ``num_first[i]`` rows of every image's ``per_image[i]``, concatenated."""
+    return torch.cat([rows[:n] for rows, n in zip(per_image, num_first, strict=True)])
+
+
+def _add_stage_losses(losses: dict, stage: int, stage_losses: dict, weight: float) -> None:
+    """Add ``s{stage}.<name>`` entries; the ones named ``loss_*`` times ``weight`` (as mmdet)."""
+    for name, value in stage_losses.items():
+        losses[f"s{stage}.{name}"] = value * weight if name.startswith("loss") else value
