@@ -94,27 +94,30 @@ def _spread_weights(roi_head, seed: int = 1) -> None:
 def _oracle(roi_head, x: tuple[torch.Tensor, ...], boxes: torch.Tensor, img_id: int,
             meta: dict, reg_stage: int, cls_stages: list[int]
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Detections of one image for test stage (reg_stage, cls_stages), from raw head outputs."""
+    """Detections of one image for test stage (reg_stage, cls_stages), from raw head outputs.
+
+    Stages are 0-based: the paper's Table X column "(3, 2)" is ``reg_stage=2, cls_stages=[1]``.
+    """
     from mmdet.models.layers import multiclass_nms
 
     cfg = roi_head.test_cfg
     probs: dict[int, torch.Tensor] = {}
     n = len(boxes)
-    for stage in range(reg_stage):
+    for stage in range(reg_stage + 1):
         rois = torch.cat([boxes.new_full((n, 1), float(img_id)), boxes], dim=1)
         feats = roi_head.bbox_roi_extractor(x[:4], rois)
         if stage < len(roi_head.cls_heads):
-            probs[stage + 1] = F.softmax(roi_head.cls_heads[stage](feats)[0], dim=1)
+            probs[stage] = F.softmax(roi_head.cls_heads[stage](feats)[0], dim=1)
         head = roi_head.reg_head(stage)
         deltas = head(feats)[1]
-        if stage == reg_stage - 1:
+        if stage == reg_stage:
             break
         if not head.reg_class_agnostic:  # stage 1 regresses by classifier 1's argmax class
-            label = probs[1][:, :-1].argmax(dim=1)
+            label = probs[0][:, :-1].argmax(dim=1)
             deltas = deltas.view(n, -1, 4)[torch.arange(n), label]
         boxes = head.bbox_coder.decode(boxes, deltas, max_shape=meta["img_shape"])
     scores = torch.stack([probs[j] for j in cls_stages]).mean(dim=0)
-    final = roi_head.reg_head(reg_stage - 1)
+    final = roi_head.reg_head(reg_stage)
     num_classes = final.num_classes
     if final.reg_class_agnostic:
         decoded = final.bbox_coder.decode(boxes, deltas, max_shape=meta["img_shape"])
@@ -126,13 +129,13 @@ def _oracle(roi_head, x: tuple[torch.Tensor, ...], boxes: torch.Tensor, img_id: 
     return dets[:, :4], dets[:, 4], labels
 
 
-CASES = [
-    (CASCADE_CLS, 3, [2]),
+CASES = [  # 0-based (reg_stage, cls_stages)
     (CASCADE_CLS, 2, [1]),
-    (CASCADE_CLS, 1, [1]),
-    (CASCADE_CLS, 3, [1, 2, 3]),
-    (CASCADE, 3, [1]),
-    (BASE, 1, [1]),
+    (CASCADE_CLS, 1, [0]),
+    (CASCADE_CLS, 0, [0]),
+    (CASCADE_CLS, 2, [0, 1, 2]),
+    (CASCADE, 2, [0]),
+    (BASE, 0, [0]),
 ]
 
 
@@ -168,10 +171,10 @@ def test_stage_pairs_give_different_detections():
     roi_head.test_cfg.update(score_thr=0.02, max_per_img=50)
     with torch.no_grad():
         outs = {(i, tuple(js)): _oracle(roi_head, x, props.bboxes, 0, samples[0].metainfo, i, js)
-                for i, js in [(3, [3]), (3, [2]), (2, [2]), (3, [1, 2, 3])]}
-    first = outs[(3, (3,))]
+                for i, js in [(2, [2]), (2, [1]), (1, [1]), (2, [0, 1, 2])]}
+    first = outs[(2, (2,))]
     for pair, other in outs.items():
-        if pair != (3, (3,)):
+        if pair != (2, (2,)):
             same = len(other[0]) == len(first[0]) and torch.allclose(other[0], first[0])
             assert not same or not torch.allclose(other[1], first[1]), pair
 

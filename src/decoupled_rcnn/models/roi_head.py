@@ -24,8 +24,8 @@ from decoupled_rcnn.models.stages import assigner_at, stage_loss_weights, stage_
 
 __all__ = ["REFINE_STAGE_INITS", "DecoupledRoIHead", "stage_target_stds"]
 
-#: Stage > 1 regressor inits: "pytorch" (the official code's effective one: nn.Linear's
-#: default for the FCs) or "xavier" (mmdet's ConvFCBBoxHead default, as stage 1).
+#: Stage > 0 regressor inits: "pytorch" (the official code's effective one: nn.Linear's
+#: default for the FCs) or "xavier" (mmdet's ConvFCBBoxHead default, as stage 0).
 REFINE_STAGE_INITS = ("pytorch", "xavier")
 _FC_HEADS = ("Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead", "ConvFCBBoxHead")
 
@@ -34,52 +34,58 @@ _FC_HEADS = ("Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead", "ConvFCBBoxHead")
 class DecoupledRoIHead(DecoupledSamplingMixin, DecoupledInferenceMixin, BaseRoIHead):
     """Classification and (cascaded) regression heads trained on separate sample sets.
 
-    Training (Section IV, Eq. 7-8):
+    Stages are numbered from 0, as in mmdet (loss keys ``s{k}.*``, ``stage`` arguments and
+    ``test_cfg.reg_stage`` / ``test_cfg.cls_stages``); the paper's stage k is stage k - 1 here.
+
+    Training (Section IV, Eq. 7-8), a short loop around :meth:`cls_loss` and :meth:`reg_loss`
+    as mmdet's ``CascadeRoIHead.loss`` around ``bbox_loss``:
 
     - classifier: ``train_cfg.cls`` assigns ``Proposals_cls`` (+ gt boxes, via the sampler) and
       randomly samples 512 RoIs at 1:3; cross-entropy.
-    - regressor stage 1: ``train_cfg.reg`` assigns ``Proposals_reg`` and keeps only positives
+    - regressor 0: ``train_cfg.reg`` assigns ``Proposals_reg`` and keeps only positives
       (:class:`PositiveOnlySampler`, 512 per image, zero-weight negative padding); L1.
-    - regressor stage k > 1: its candidates are regressor k-1's decoded outputs for its own
+    - regressor k > 0: its candidates are regressor k-1's decoded outputs for its own
       positive samples (Eq. 7; gt boxes dropped as in Cascade R-CNN); the padding negatives
       of stage k-1 are carried over unchanged and forced negative, so every positive of
       stage k descends from a positive of stage k-1. Class-agnostic deltas, target stds
-      ``base / k``.
+      ``base / (k + 1)``.
     - loss (Eq. 8): ``L_cls + reg_loss_weight * sum_k w_k * L_loc_k`` with the stage weights
-      ``w_k = reg_stage_loss_decay ** (k - 1)`` (1, 0.5, 0.25: the official implementation's
-      ``stage_loss_weights``); each L1 is normalised by the regression mini-batch (512 per
-      image); keys ``s{k}.loss_*`` plus the per-stage sample counts ``s{k}.num_pos_reg`` /
-      ``s{k}.num_reg`` (logged only).
+      ``w_k = reg_stage_loss_decay ** k`` (1, 0.5, 0.25: the official implementation's
+      ``stage_loss_weights``); each L1 is the summed L1 of the positives divided by the
+      regression mini-batch (512 per image, padding included; :meth:`reg_loss`); keys
+      ``s{k}.loss_*`` plus the per-stage sample counts ``s{k}.num_pos_reg`` /
+      ``s{k}.num_reg`` and ``s{j}.num_pos_cls`` (logged only).
 
     Variants (all from the same code): ``share_fcs`` (Table II shared-FC: the classifier's FCs
-    also regress stage 1), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
+    also regress stage 0), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
     the regressor trains on the classifier's samples), a ``RandomSampler`` as
     ``train_cfg.reg.sampler`` (Table I toy), a conv regressor (Table XI Double-Head) and
     ``cascade_cls`` (Table X: one classifier per stage, trained on the cls samples refined by
     the regressors, like Cascade R-CNN).
 
-    Inference: classifier j scores the input boxes of stage j; stage 1 regresses by the
+    Inference: classifier j scores the input boxes of stage j; stage 0 regresses by the
     argmax class, later stages class-agnostically; the boxes of stage ``test_cfg.reg_stage``
     (default: the last) are scored by the mean probability of classifiers
-    ``test_cfg.cls_stages`` (1-based; default: all) and go through mmdet's per-class NMS.
-    When the final regressor is class-specific (K = 1) each class keeps its own box, exactly
-    as Faster R-CNN's post-processing.
+    ``test_cfg.cls_stages`` (default: all) and go through mmdet's per-class NMS
+    (:class:`~decoupled_rcnn.models.roi_head_inference.DecoupledInferenceMixin`). When the
+    final regressor is class-specific (K = 1) each class keeps its own box, exactly as Faster
+    R-CNN's post-processing.
 
     Args:
         bbox_roi_extractor: RoI feature extractor shared by all heads (no parameters).
         cls_head: classifier config (e.g. ``Shared2FCBBoxHead`` with ``with_reg=False``).
-        reg_head: config of regression stage 1; later stages copy it with
+        reg_head: config of regression stage 0; later stages copy it with
             ``reg_class_agnostic=True`` and stds from :func:`stage_target_stds`.
         num_stages: number K of regression stages (1-4 in the paper).
         reg_loss_weight: lambda of Eq. 8.
         reg_stage_loss_decay: ratio of consecutive regression-stage weights inside Eq. 8's
             sum (see :func:`~decoupled_rcnn.models.stages.stage_loss_weights`); 0.5 is the
             official code's ``[1, 0.5, 0.25]``, 1.0 an unweighted sum.
-        refine_stage_init: initialisation of the FC regressors of stages > 1: ``"pytorch"``
+        refine_stage_init: initialisation of the FC regressors of stages > 0: ``"pytorch"``
             (nn.Linear's default, ``fc_reg`` N(0, 0.001): what the official refine heads
-            effectively use) or ``"xavier"`` (mmdet's default, as stage 1).
-        share_fcs: classifier and stage-1 regressor are one head (``cls_head`` must then
-            regress, and ``reg_head`` only describes stages > 1).
+            effectively use) or ``"xavier"`` (mmdet's default, as stage 0).
+        share_fcs: classifier and stage-0 regressor are one head (``cls_head`` must then
+            regress, and ``reg_head`` only describes stages > 0).
         cascade_cls: one classifier per stage (Table X).
         cls_stage_loss_weights: weights of the classifiers' losses; default 1 each.
         reg_roi_scale_factor: enlarge the RoIs of the regressor's features (Double-Head uses
@@ -93,7 +99,8 @@ class DecoupledRoIHead(DecoupledSamplingMixin, DecoupledInferenceMixin, BaseRoIH
         train_cfg: ``cls`` and ``reg`` (each ``assigner``, ``sampler``, ``pos_weight``),
             ``stage_iou_thrs`` (per-stage IoU, or None to keep the assigners' 0.5) and
             ``share_samples``.
-        test_cfg: mmdet's rcnn test config plus optional ``reg_stage`` and ``cls_stages``.
+        test_cfg: mmdet's rcnn test config plus optional ``reg_stage`` and ``cls_stages``
+            (0-based, :func:`~decoupled_rcnn.models.stages.select_stages`).
         init_cfg: initialisation config.
     """
 
@@ -139,7 +146,7 @@ class DecoupledRoIHead(DecoupledSamplingMixin, DecoupledInferenceMixin, BaseRoIH
 
     # ------------------------------------------------------------------ building
     def reg_head_cfgs(self) -> list[ConfigDict]:
-        """Configs of the K regression stages, derived from the stage-1 config."""
+        """Configs of the K regression stages, derived from the stage-0 config."""
         base = ConfigDict(copy.deepcopy(self._reg_head_cfg))
         base_stds = base.get("bbox_coder", {}).get("target_stds", [0.1, 0.1, 0.2, 0.2])
         cfgs = [base]
