@@ -44,6 +44,11 @@ def _parse(rel_path: str):
 
 def build_model(cfg, seed: int = 0):
     """Build ``cfg.model`` with the plugin registered, weights initialised from ``seed``."""
+    return build_module(cfg.model, seed)
+
+
+def build_module(cfg_dict: dict, seed: int = 0) -> torch.nn.Module:
+    """Build any registered module config with the plugin registered, weights from ``seed``."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.logging import MMLogger
@@ -52,15 +57,64 @@ def build_model(cfg, seed: int = 0):
 
     register_all_modules()
     torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
+    module = MODELS.build(cfg_dict)
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)  # init_weights logs every parameter
     try:
-        model.init_weights()
+        module.init_weights()
     finally:
         logger.setLevel(level)
-    return model
+    return module
+
+
+def roi_head_of(rel_path: str, seed: int = 0, **overrides) -> tuple:
+    """The tiny RoI head of a config, with train and test configs attached, and the config."""
+    cfg = load_cfg(rel_path)
+    head_cfg = copy.deepcopy(cfg.model.roi_head)
+    head_cfg.update(overrides)
+    head_cfg.update(train_cfg=cfg.model.train_cfg.rcnn, test_cfg=cfg.model.test_cfg.rcnn)
+    return build_module(head_cfg, seed), cfg
+
+
+def roi_features(channels: int, num_imgs: int = 2, seed: int = 0, size: int = 128
+                 ) -> tuple[torch.Tensor, ...]:
+    """Random FPN features (strides 4-64) of ``num_imgs`` images of side ``size``."""
+    gen = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(num_imgs, channels, size // 2**(i + 2), size // 2**(i + 2),
+                             generator=gen) for i in range(5))
+
+
+def roi_proposals(samples: list, seed: int = 0, size: int = 128) -> list:
+    """Per image: 20 boxes around each gt box plus 20 random boxes."""
+    from mmengine.structures import InstanceData
+
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for sample in samples:
+        near = jitter(sample.gt_instances.bboxes, 20, 0.3, gen)
+        xy = torch.rand(20, 2, generator=gen) * size * 0.7
+        boxes = torch.cat([near, torch.cat([xy, xy + 8 + torch.rand(20, 2, generator=gen) * 30],
+                                           dim=1)]).clamp(0, size)
+        out.append(InstanceData(bboxes=boxes, scores=torch.ones(len(boxes))))
+    return out
+
+
+def spread_weights(cls_layers, reg_layers, seed: int = 1) -> None:
+    """Larger output weights, so that stages and classifiers visibly differ (untrained heads
+    start almost at the identity box transform and uniform scores).
+
+    Args:
+        cls_layers: the classifiers' ``fc_cls`` layers.
+        reg_layers: the regressors' ``fc_reg`` layers, in stage order.
+        seed: generator seed.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for fc_cls in cls_layers:
+            fc_cls.weight.copy_(torch.randn(fc_cls.weight.shape, generator=gen) * 0.5)
+        for fc_reg in reg_layers:
+            fc_reg.weight.copy_(torch.randn(fc_reg.weight.shape, generator=gen) * 0.3)
 
 
 def make_batch(num_imgs: int = 2, size: int = 128, num_gt: int = 3, num_classes: int = 80,

@@ -204,3 +204,32 @@ def test_batchnorm_regressors_see_every_sample():
     cfg = load_cfg("decoupled_rcnn/decoupled-rcnn-doublehead_r50_fpn_1x_coco.py", dense=True)
     model = build_model(cfg)
     assert not model.roi_head._skips_padding(0)
+
+
+@pytest.mark.parametrize("stage", [0, 1])
+def test_regression_loss_is_the_summed_l1_over_the_whole_regression_minibatch(stage):
+    """Eq. 8's L_loc: sum of |deltas - targets| over the positives / all regression samples."""
+    from mmengine.structures import InstanceData
+    from models_testlib import roi_features, roi_head_of, roi_proposals
+
+    roi_head, cfg = roi_head_of(CASCADE)
+    _, samples = make_batch(num_imgs=2, size=128, num_gt=2, seed=7)
+    x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=7)
+    candidates = [InstanceData(priors=p.bboxes) for p in roi_proposals(samples, seed=7)]
+    gts = [s.gt_instances for s in samples]
+    torch.manual_seed(0)
+    sampling = roi_head.sample_reg(stage, candidates, gts, [None, None])
+    out = roi_head.reg_loss(stage, x, sampling)
+    head = roi_head.reg_head(stage)
+    pos_pred = out["pos_bbox_pred"]
+    labels = torch.cat([res.pos_gt_labels for res in sampling])
+    if not head.reg_class_agnostic:
+        pos_pred = pos_pred.view(len(labels), -1, 4)[torch.arange(len(labels)), labels]
+    targets = torch.cat([head.bbox_coder.encode(res.pos_priors, res.pos_gt_bboxes)
+                         for res in sampling])
+    num_reg = sum(len(res.priors) for res in sampling)
+    assert 0 < len(labels) < num_reg  # positives and zero-weight padding
+    want = (pos_pred - targets).abs().sum() / num_reg * head.loss_bbox.loss_weight
+    torch.testing.assert_close(out["loss"]["loss_bbox"], want, rtol=1e-6, atol=0)
+    assert out["loss"]["num_reg"].item() == num_reg
+    assert out["loss"]["num_pos_reg"].item() == len(labels)

@@ -131,7 +131,7 @@ def test_table10_every_stage_pair_from_one_model():
     roi_head.test_cfg.score_thr = 0.0
     inputs, samples = make_batch(num_imgs=1)
     outputs = {}
-    for pair in [(1, [1]), (2, [1]), (3, [1]), (3, [2]), (3, [3]), (3, [1, 2, 3])]:
+    for pair in [(0, [0]), (1, [0]), (2, [0]), (2, [1]), (2, [2]), (2, [0, 1, 2])]:  # 0-based
         roi_head.test_cfg.reg_stage, roi_head.test_cfg.cls_stages = pair
         with torch.no_grad():
             outputs[str(pair)] = model.predict(inputs, samples)[0].pred_instances
@@ -151,7 +151,7 @@ def test_cascade_rcnn_baseline_stage_selection_defaults_to_mmdet():
         model.roi_head.__class__ = CascadeRoIHead
         reference = model.predict(inputs, [s.clone() for s in samples])[0].pred_instances
         model.roi_head.__class__ = ours_cls
-        model.roi_head.test_cfg.reg_stage, model.roi_head.test_cfg.cls_stages = 1, [1]
+        model.roi_head.test_cfg.reg_stage, model.roi_head.test_cfg.cls_stages = 0, [0]
         first = model.predict(inputs, [s.clone() for s in samples])[0].pred_instances
     assert len(ours) > 0
     assert not torch.equal(first.scores, ours.scores)

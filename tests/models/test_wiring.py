@@ -13,67 +13,27 @@
 from __future__ import annotations
 
 import copy
-import logging
 
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
-from models_testlib import build_model, jitter, load_cfg, make_batch
+from models_testlib import (
+    build_model,
+    build_module,
+    load_cfg,
+    make_batch,
+    roi_features,
+    roi_head_of,
+    roi_proposals,
+    spread_weights,
+)
 
 BASE = "decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_coco.py"
 CASCADE = "decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py"
 CASCADE_CLS = "decoupled_rcnn/decoupled-rcnn-cascade-cls_r101_fpn_1x_coco.py"
 SIZE = 128
-
-
-def _build(cfg_dict: dict, seed: int = 0) -> torch.nn.Module:
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    from mmengine.logging import MMLogger
-
-    import decoupled_rcnn.models  # noqa: F401
-
-    register_all_modules()
-    torch.manual_seed(seed)
-    module = MODELS.build(cfg_dict)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        module.init_weights()
-    finally:
-        logger.setLevel(level)
-    return module
-
-
-def _roi_head(rel_path: str, seed: int = 0, **overrides) -> tuple:
-    """The tiny RoI head of a config, with train and test configs attached."""
-    cfg = load_cfg(rel_path)
-    head_cfg = copy.deepcopy(cfg.model.roi_head)
-    head_cfg.update(overrides)
-    head_cfg.update(train_cfg=cfg.model.train_cfg.rcnn, test_cfg=cfg.model.test_cfg.rcnn)
-    return _build(head_cfg, seed), cfg
-
-
-def _features(channels: int, num_imgs: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    gen = torch.Generator().manual_seed(seed)
-    return tuple(torch.randn(num_imgs, channels, SIZE // 2**(i + 2), SIZE // 2**(i + 2),
-                             generator=gen) for i in range(5))
-
-
-def _proposals(samples: list, seed: int = 0) -> list[InstanceData]:
-    """Per image: 20 boxes around each gt box plus 20 random boxes."""
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for sample in samples:
-        near = jitter(sample.gt_instances.bboxes, 20, 0.3, gen)
-        xy = torch.rand(20, 2, generator=gen) * SIZE * 0.7
-        boxes = torch.cat([near, torch.cat([xy, xy + 8 + torch.rand(20, 2, generator=gen) * 30],
-                                           dim=1)]).clamp(0, SIZE)
-        out.append(InstanceData(bboxes=boxes, scores=torch.ones(len(boxes))))
-    return out
 
 
 # --- (a) training: which proposal set goes where ----------------------------------------
@@ -127,41 +87,37 @@ def test_detector_gives_regressors_the_nms_reg_set_and_the_classifier_the_nms_cl
 
 # --- (b) inference oracle for a test stage (i, j) ---------------------------------------
 def _spread_weights(roi_head, seed: int = 1) -> None:
-    """Larger output weights, so that stages and classifiers visibly differ (untrained heads
-    start almost at the identity box transform and uniform scores)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for head in roi_head.cls_heads:
-            head.fc_cls.weight.copy_(torch.randn(head.fc_cls.weight.shape, generator=gen) * 0.5)
-        for k in range(roi_head.num_stages):
-            fc_reg = roi_head.reg_head(k).fc_reg
-            fc_reg.weight.copy_(torch.randn(fc_reg.weight.shape, generator=gen) * 0.3)
+    spread_weights([h.fc_cls for h in roi_head.cls_heads],
+                   [roi_head.reg_head(k).fc_reg for k in range(roi_head.num_stages)], seed)
 
 
 def _oracle(roi_head, x: tuple[torch.Tensor, ...], boxes: torch.Tensor, img_id: int,
             meta: dict, reg_stage: int, cls_stages: list[int]
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Detections of one image for test stage (reg_stage, cls_stages), from raw head outputs."""
+    """Detections of one image for test stage (reg_stage, cls_stages), from raw head outputs.
+
+    Stages are 0-based: the paper's Table X column "(3, 2)" is ``reg_stage=2, cls_stages=[1]``.
+    """
     from mmdet.models.layers import multiclass_nms
 
     cfg = roi_head.test_cfg
     probs: dict[int, torch.Tensor] = {}
     n = len(boxes)
-    for stage in range(reg_stage):
+    for stage in range(reg_stage + 1):
         rois = torch.cat([boxes.new_full((n, 1), float(img_id)), boxes], dim=1)
         feats = roi_head.bbox_roi_extractor(x[:4], rois)
         if stage < len(roi_head.cls_heads):
-            probs[stage + 1] = F.softmax(roi_head.cls_heads[stage](feats)[0], dim=1)
+            probs[stage] = F.softmax(roi_head.cls_heads[stage](feats)[0], dim=1)
         head = roi_head.reg_head(stage)
         deltas = head(feats)[1]
-        if stage == reg_stage - 1:
+        if stage == reg_stage:
             break
         if not head.reg_class_agnostic:  # stage 1 regresses by classifier 1's argmax class
-            label = probs[1][:, :-1].argmax(dim=1)
+            label = probs[0][:, :-1].argmax(dim=1)
             deltas = deltas.view(n, -1, 4)[torch.arange(n), label]
         boxes = head.bbox_coder.decode(boxes, deltas, max_shape=meta["img_shape"])
     scores = torch.stack([probs[j] for j in cls_stages]).mean(dim=0)
-    final = roi_head.reg_head(reg_stage - 1)
+    final = roi_head.reg_head(reg_stage)
     num_classes = final.num_classes
     if final.reg_class_agnostic:
         decoded = final.bbox_coder.decode(boxes, deltas, max_shape=meta["img_shape"])
@@ -173,26 +129,26 @@ def _oracle(roi_head, x: tuple[torch.Tensor, ...], boxes: torch.Tensor, img_id: 
     return dets[:, :4], dets[:, 4], labels
 
 
-CASES = [
-    (CASCADE_CLS, 3, [2]),
+CASES = [  # 0-based (reg_stage, cls_stages)
     (CASCADE_CLS, 2, [1]),
-    (CASCADE_CLS, 1, [1]),
-    (CASCADE_CLS, 3, [1, 2, 3]),
-    (CASCADE, 3, [1]),
-    (BASE, 1, [1]),
+    (CASCADE_CLS, 1, [0]),
+    (CASCADE_CLS, 0, [0]),
+    (CASCADE_CLS, 2, [0, 1, 2]),
+    (CASCADE, 2, [0]),
+    (BASE, 0, [0]),
 ]
 
 
 @pytest.mark.parametrize(("config", "reg_stage", "cls_stages"), CASES)
 def test_predictions_equal_the_hand_made_oracle_of_stage_pair(config, reg_stage, cls_stages):
-    roi_head, cfg = _roi_head(config)
+    roi_head, cfg = roi_head_of(config)
     _spread_weights(roi_head)
     roi_head.eval()
     roi_head.test_cfg.update(reg_stage=reg_stage, cls_stages=cls_stages, score_thr=0.02,
                              max_per_img=50)
     _, samples = make_batch(num_imgs=2, size=SIZE, num_gt=2, seed=4)
-    x = _features(cfg.model.roi_head.bbox_roi_extractor.out_channels)
-    proposals = _proposals(samples)
+    x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels)
+    proposals = roi_proposals(samples)
     with torch.no_grad():
         results = roi_head.predict(x, copy.deepcopy(proposals), samples, rescale=False)
         for img_id, (res, props, sample) in enumerate(zip(results, proposals, samples)):
@@ -206,19 +162,19 @@ def test_predictions_equal_the_hand_made_oracle_of_stage_pair(config, reg_stage,
 
 def test_stage_pairs_give_different_detections():
     """The oracle test above could not tell two stage pairs apart if they coincided."""
-    roi_head, cfg = _roi_head(CASCADE_CLS)
+    roi_head, cfg = roi_head_of(CASCADE_CLS)
     _spread_weights(roi_head)
     roi_head.eval()
     _, samples = make_batch(num_imgs=1, size=SIZE, num_gt=2, seed=4)
-    x = _features(cfg.model.roi_head.bbox_roi_extractor.out_channels, num_imgs=1)
-    (props,) = _proposals(samples)
+    x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels, num_imgs=1)
+    (props,) = roi_proposals(samples)
     roi_head.test_cfg.update(score_thr=0.02, max_per_img=50)
     with torch.no_grad():
         outs = {(i, tuple(js)): _oracle(roi_head, x, props.bboxes, 0, samples[0].metainfo, i, js)
-                for i, js in [(3, [3]), (3, [2]), (2, [2]), (3, [1, 2, 3])]}
-    first = outs[(3, (3,))]
+                for i, js in [(2, [2]), (2, [1]), (1, [1]), (2, [0, 1, 2])]}
+    first = outs[(2, (2,))]
     for pair, other in outs.items():
-        if pair != (3, (3,)):
+        if pair != (2, (2,)):
             same = len(other[0]) == len(first[0]) and torch.allclose(other[0], first[0])
             assert not same or not torch.allclose(other[1], first[1]), pair
 
@@ -231,10 +187,10 @@ def _twin_heads(seed: int = 0) -> tuple:
     rcnn = cfg.model.train_cfg.rcnn
     # lambda = 1: mmdet's head has no balancing weight (the COCO config's official 0.5 would
     # halve the regression loss).
-    decoupled, _ = _roi_head(BASE, seed=seed, num_stages=1, reg_loss_weight=1.0)
+    decoupled, _ = roi_head_of(BASE, seed=seed, num_stages=1, reg_loss_weight=1.0)
     decoupled.train_cfg.share_samples = True  # the classifier's samples train the regressor
     bbox_head = dict(rh.reg_head, with_cls=True, loss_cls=rh.cls_head.loss_cls)
-    standard = _build(dict(
+    standard = build_module(dict(
         type="StandardRoIHead", bbox_roi_extractor=rh.bbox_roi_extractor, bbox_head=bbox_head,
         train_cfg=ConfigDict(assigner=rcnn.cls.assigner, sampler=rcnn.cls.sampler,
                              pos_weight=-1, debug=False),
@@ -254,15 +210,15 @@ def _twin_heads(seed: int = 0) -> tuple:
     return decoupled, standard, cfg
 
 
-def test_one_stage_with_identical_branches_predicts_as_mmdet_standard_roi_head():
+def test_one_stage_with_identical_branches_predicts_as_mmdet_standardroi_head_of():
     decoupled, standard, cfg = _twin_heads()
     decoupled.eval()
     standard.eval()
     for head in (decoupled, standard):
         head.test_cfg.update(score_thr=0.02, max_per_img=50)
     _, samples = make_batch(num_imgs=2, size=SIZE, num_gt=2, seed=5)
-    x = _features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=5)
-    proposals = _proposals(samples, seed=5)
+    x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=5)
+    proposals = roi_proposals(samples, seed=5)
     with torch.no_grad():
         ours = decoupled.predict(x, copy.deepcopy(proposals), samples, rescale=False)
         theirs = standard.predict(x, copy.deepcopy(proposals), samples, rescale=False)
@@ -276,8 +232,8 @@ def test_one_stage_with_identical_branches_predicts_as_mmdet_standard_roi_head()
 def test_one_stage_with_shared_samples_has_mmdet_standard_losses_and_gradients():
     decoupled, standard, cfg = _twin_heads()
     _, samples = make_batch(num_imgs=2, size=SIZE, num_gt=2, seed=6)
-    x = _features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=6)
-    proposals = _proposals(samples, seed=6)
+    x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=6)
+    proposals = roi_proposals(samples, seed=6)
     torch.manual_seed(0)
     ours = decoupled.loss(x, copy.deepcopy(proposals), samples)
     torch.manual_seed(0)  # the same random draw of the 512 samples per image

@@ -11,7 +11,7 @@ from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.model import ModuleList
@@ -19,66 +19,73 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from decoupled_rcnn.models.roi_head_inference import DecoupledInferenceMixin
+from decoupled_rcnn.models.roi_head_sampling import DecoupledSamplingMixin
 from decoupled_rcnn.models.stages import assigner_at, stage_loss_weights, stage_target_stds
 
 __all__ = ["REFINE_STAGE_INITS", "DecoupledRoIHead", "stage_target_stds"]
 
-#: Stage > 1 regressor inits: "pytorch" (the official code's effective one: nn.Linear's
-#: default for the FCs) or "xavier" (mmdet's ConvFCBBoxHead default, as stage 1).
+#: Stage > 0 regressor inits: "pytorch" (the official code's effective one: nn.Linear's
+#: default for the FCs) or "xavier" (mmdet's ConvFCBBoxHead default, as stage 0).
 REFINE_STAGE_INITS = ("pytorch", "xavier")
 _FC_HEADS = ("Shared2FCBBoxHead", "Shared4Conv1FCBBoxHead", "ConvFCBBoxHead")
 
 
 @MODELS.register_module()
-class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
+class DecoupledRoIHead(DecoupledSamplingMixin, DecoupledInferenceMixin, BaseRoIHead):
     """Classification and (cascaded) regression heads trained on separate sample sets.
 
-    Training (Section IV, Eq. 7-8):
+    Stages are numbered from 0, as in mmdet (loss keys ``s{k}.*``, ``stage`` arguments and
+    ``test_cfg.reg_stage`` / ``test_cfg.cls_stages``); the paper's stage k is stage k - 1 here.
+
+    Training (Section IV, Eq. 7-8), a short loop around :meth:`cls_loss` and :meth:`reg_loss`
+    as mmdet's ``CascadeRoIHead.loss`` around ``bbox_loss``:
 
     - classifier: ``train_cfg.cls`` assigns ``Proposals_cls`` (+ gt boxes, via the sampler) and
       randomly samples 512 RoIs at 1:3; cross-entropy.
-    - regressor stage 1: ``train_cfg.reg`` assigns ``Proposals_reg`` and keeps only positives
+    - regressor 0: ``train_cfg.reg`` assigns ``Proposals_reg`` and keeps only positives
       (:class:`PositiveOnlySampler`, 512 per image, zero-weight negative padding); L1.
-    - regressor stage k > 1: its candidates are regressor k-1's decoded outputs for its own
+    - regressor k > 0: its candidates are regressor k-1's decoded outputs for its own
       positive samples (Eq. 7; gt boxes dropped as in Cascade R-CNN); the padding negatives
       of stage k-1 are carried over unchanged and forced negative, so every positive of
       stage k descends from a positive of stage k-1. Class-agnostic deltas, target stds
-      ``base / k``.
+      ``base / (k + 1)``.
     - loss (Eq. 8): ``L_cls + reg_loss_weight * sum_k w_k * L_loc_k`` with the stage weights
-      ``w_k = reg_stage_loss_decay ** (k - 1)`` (1, 0.5, 0.25: the official implementation's
-      ``stage_loss_weights``); each L1 is normalised by the regression mini-batch (512 per
-      image); keys ``s{k}.loss_*`` plus the per-stage sample counts ``s{k}.num_pos_reg`` /
-      ``s{k}.num_reg`` (logged only).
+      ``w_k = reg_stage_loss_decay ** k`` (1, 0.5, 0.25: the official implementation's
+      ``stage_loss_weights``); each L1 is the summed L1 of the positives divided by the
+      regression mini-batch (512 per image, padding included; :meth:`reg_loss`); keys
+      ``s{k}.loss_*`` plus the per-stage sample counts ``s{k}.num_pos_reg`` /
+      ``s{k}.num_reg`` and ``s{j}.num_pos_cls`` (logged only).
 
     Variants (all from the same code): ``share_fcs`` (Table II shared-FC: the classifier's FCs
-    also regress stage 1), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
+    also regress stage 0), ``train_cfg.share_samples`` (Table II Faster R-CNN with unshared FC:
     the regressor trains on the classifier's samples), a ``RandomSampler`` as
     ``train_cfg.reg.sampler`` (Table I toy), a conv regressor (Table XI Double-Head) and
     ``cascade_cls`` (Table X: one classifier per stage, trained on the cls samples refined by
     the regressors, like Cascade R-CNN).
 
-    Inference: classifier j scores the input boxes of stage j; stage 1 regresses by the
+    Inference: classifier j scores the input boxes of stage j; stage 0 regresses by the
     argmax class, later stages class-agnostically; the boxes of stage ``test_cfg.reg_stage``
     (default: the last) are scored by the mean probability of classifiers
-    ``test_cfg.cls_stages`` (1-based; default: all) and go through mmdet's per-class NMS.
-    When the final regressor is class-specific (K = 1) each class keeps its own box, exactly
-    as Faster R-CNN's post-processing.
+    ``test_cfg.cls_stages`` (default: all) and go through mmdet's per-class NMS
+    (:class:`~decoupled_rcnn.models.roi_head_inference.DecoupledInferenceMixin`). When the
+    final regressor is class-specific (K = 1) each class keeps its own box, exactly as Faster
+    R-CNN's post-processing.
 
     Args:
         bbox_roi_extractor: RoI feature extractor shared by all heads (no parameters).
         cls_head: classifier config (e.g. ``Shared2FCBBoxHead`` with ``with_reg=False``).
-        reg_head: config of regression stage 1; later stages copy it with
+        reg_head: config of regression stage 0; later stages copy it with
             ``reg_class_agnostic=True`` and stds from :func:`stage_target_stds`.
         num_stages: number K of regression stages (1-4 in the paper).
         reg_loss_weight: lambda of Eq. 8.
         reg_stage_loss_decay: ratio of consecutive regression-stage weights inside Eq. 8's
             sum (see :func:`~decoupled_rcnn.models.stages.stage_loss_weights`); 0.5 is the
             official code's ``[1, 0.5, 0.25]``, 1.0 an unweighted sum.
-        refine_stage_init: initialisation of the FC regressors of stages > 1: ``"pytorch"``
+        refine_stage_init: initialisation of the FC regressors of stages > 0: ``"pytorch"``
             (nn.Linear's default, ``fc_reg`` N(0, 0.001): what the official refine heads
-            effectively use) or ``"xavier"`` (mmdet's default, as stage 1).
-        share_fcs: classifier and stage-1 regressor are one head (``cls_head`` must then
-            regress, and ``reg_head`` only describes stages > 1).
+            effectively use) or ``"xavier"`` (mmdet's default, as stage 0).
+        share_fcs: classifier and stage-0 regressor are one head (``cls_head`` must then
+            regress, and ``reg_head`` only describes stages > 0).
         cascade_cls: one classifier per stage (Table X).
         cls_stage_loss_weights: weights of the classifiers' losses; default 1 each.
         reg_roi_scale_factor: enlarge the RoIs of the regressor's features (Double-Head uses
@@ -92,7 +99,8 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
         train_cfg: ``cls`` and ``reg`` (each ``assigner``, ``sampler``, ``pos_weight``),
             ``stage_iou_thrs`` (per-stage IoU, or None to keep the assigners' 0.5) and
             ``share_samples``.
-        test_cfg: mmdet's rcnn test config plus optional ``reg_stage`` and ``cls_stages``.
+        test_cfg: mmdet's rcnn test config plus optional ``reg_stage`` and ``cls_stages``
+            (0-based, :func:`~decoupled_rcnn.models.stages.select_stages`).
         init_cfg: initialisation config.
     """
 
@@ -138,7 +146,7 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
 
     # ------------------------------------------------------------------ building
     def reg_head_cfgs(self) -> list[ConfigDict]:
-        """Configs of the K regression stages, derived from the stage-1 config."""
+        """Configs of the K regression stages, derived from the stage-0 config."""
         base = ConfigDict(copy.deepcopy(self._reg_head_cfg))
         base_stds = base.get("bbox_coder", {}).get("target_stds", [0.1, 0.1, 0.2, 0.2])
         cfgs = [base]
@@ -230,81 +238,74 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
         return self.reg_head(stage)(feats)[1]
 
     # ------------------------------------------------------------------ training
-    def _sample(self, assigner, sampler, candidates: InstanceData, gt: InstanceData,
-                gt_ignore: InstanceData | None, num_forced_neg: int = 0) -> SamplingResult:
-        """Assign ``candidates.priors`` to ``gt`` and sample.
+    def cls_loss(self, stage: int, x: tuple[Tensor], sampling_results: list[SamplingResult]
+                 ) -> dict:
+        """Cross-entropy of classifier ``stage`` on its samples (mmdet's ``BBoxHead.loss``).
 
-        The last ``num_forced_neg`` candidates are made negative whatever their IoU (Eq. 7's
-        carried-over padding).
-        """
-        assign_result = assigner.assign(candidates, gt, gt_ignore)
-        if num_forced_neg > 0:
-            assign_result.gt_inds[-num_forced_neg:] = 0
-            assign_result.labels[-num_forced_neg:] = -1
-        return sampler.sample(assign_result, candidates, gt)
-
-    def sample_cls(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
-                   batch_gt_ignore: list) -> list[SamplingResult]:
-        """Classification samples (1:3, gt added) of every image for classifier ``stage``."""
-        return [
-            self._sample(self.cls_assigners[stage], self.cls_samplers[stage], cand, gt, ign)
-            for cand, gt, ign in zip(candidates, batch_gt, batch_gt_ignore)
-        ]
-
-    def sample_reg(self, stage: int, candidates: InstanceList, batch_gt: InstanceList,
-                   batch_gt_ignore: list, num_forced_neg: Sequence[int] | None = None
-                   ) -> list[SamplingResult]:
-        """Regression samples (positives + zero-weight padding) for regressor ``stage``."""
-        forced = num_forced_neg or [0] * len(candidates)
-        return [
-            self._sample(self.reg_assigners[stage], self.reg_samplers[stage], cand, gt, ign, n)
-            for cand, gt, ign, n in zip(candidates, batch_gt, batch_gt_ignore, forced)
-        ]
-
-    def refine_reg_samples(self, stage: int, sampling_results: list[SamplingResult],
-                           pos_bbox_pred: Tensor, batch_img_metas: list[dict]
-                           ) -> tuple[InstanceList, list[int]]:
-        """Eq. 7: the next stage's candidates from regressor ``stage``'s own samples.
-
-        Args:
-            stage: regressor that produced ``pos_bbox_pred``.
-            sampling_results: its samples, one per image (positives first).
-            pos_bbox_pred: its deltas for the positive samples of every image, concatenated,
-                (sum p_i, 4) or (sum p_i, 4 * classes).
-            batch_img_metas: image metas (for clipping to the image).
+        Normalised by the classification mini-batch (every sample has weight 1).
 
         Returns:
-            Per image an :class:`InstanceData` whose ``priors`` are the decoded boxes of the
-            non-gt positives followed by the unchanged negatives, and per image the number of
-            trailing candidates to force negative.
+            ``loss`` (``loss_cls``, ``acc``, ``num_pos_cls``: unweighted) and, for the refinement
+            of the next classifier's samples, ``rois``, ``feats``, ``cls_score`` and ``labels``.
+        """
+        rois = bbox2roi([res.priors for res in sampling_results])
+        feats = self._roi_feats(x, rois)
+        cls_score = self._cls_forward(stage, feats)
+        head = self.cls_heads[stage]
+        targets = head.get_targets(sampling_results, self.train_cfg.cls)
+        head_losses = head.loss(cls_score, None, rois, *targets)
+        num_pos = torch.tensor(float(sum(len(res.pos_inds) for res in sampling_results)),
+                               device=rois.device)
+        return dict(
+            loss=dict(loss_cls=head_losses["loss_cls"], acc=head_losses["acc"],
+                      num_pos_cls=num_pos),
+            rois=rois, feats=feats, cls_score=cls_score, labels=targets[0])
+
+    def reg_loss(self, stage: int, x: tuple[Tensor], sampling_results: list[SamplingResult]
+                 ) -> dict:
+        """L1 loss of regressor ``stage``, normalised by the regression mini-batch.
+
+        Eq. 8's L_loc of a stage is the summed L1 of its positives divided by the number of
+        regression samples, positives and zero-weight padding alike (``num_reg``: 512 per image
+        in the paper): that divisor is given to the loss as ``avg_factor``, whichever rows the
+        regressor ran on (the positives only, see ``skip_zero_weight_samples``, or all).
+        Positives come first in every image's samples, so the first ``num_pos`` rows of each
+        image are the positives.
+
+        Returns:
+            ``loss`` (``loss_bbox``, ``num_pos_reg``, ``num_reg``: unweighted) and
+            ``pos_bbox_pred``, the deltas of the positives of every image, concatenated.
         """
         head = self.reg_head(stage)
-        preds = pos_bbox_pred.split([len(res.pos_priors) for res in sampling_results])
-        candidates, forced = [], []
-        for res, pred, meta in zip(sampling_results, preds, batch_img_metas):
-            keep = res.pos_is_gt == 0
-            refined = head.regress_by_class(
-                res.pos_priors[keep], res.pos_gt_labels[keep], pred[keep], meta)
-            refined = get_box_tensor(refined).detach()
-            candidates.append(InstanceData(priors=torch.cat([refined, res.neg_priors])))
-            forced.append(len(res.neg_priors))
-        return candidates, forced
-
-    def refine_cls_samples(self, stage: int, sampling_results: list[SamplingResult],
-                           cls_score: Tensor, bbox_pred: Tensor, labels: Tensor,
-                           batch_img_metas: list[dict]) -> InstanceList:
-        """Cascade R-CNN's refinement of the classification samples by regressor ``stage``."""
-        bbox_results = dict(
-            rois=bbox2roi([res.priors for res in sampling_results]),
-            cls_score=cls_score, bbox_pred=bbox_pred, bbox_targets=(labels,))
-        refined = self.reg_head(stage).refine_bboxes(
-            sampling_results, bbox_results, batch_img_metas)
-        return [InstanceData(priors=res.bboxes.detach()) for res in refined]
+        assert not head.reg_decoded_bbox, "losses on decoded boxes are not supported"
+        num_pos = [len(res.pos_priors) for res in sampling_results]  # shapes: no host sync
+        num_reg = sum(len(res.priors) for res in sampling_results)
+        pos_only = self._skips_padding(stage)
+        rois = bbox2roi([res.pos_priors if pos_only else res.priors for res in sampling_results])
+        bbox_pred = self._reg_forward(stage, x, rois)
+        if not pos_only:
+            bbox_pred = _first_rows(
+                bbox_pred.split([len(res.priors) for res in sampling_results]), num_pos)
+        labels, _, bbox_targets, bbox_weights = (
+            _first_rows(per_image, num_pos)
+            for per_image in head.get_targets(sampling_results, self.train_cfg.reg, concat=False))
+        deltas = bbox_pred
+        if not head.reg_class_agnostic:  # the deltas of each positive's gt class
+            n, classes = len(bbox_pred), head.num_classes
+            deltas = bbox_pred.view(n, classes, bbox_pred.shape[1] // classes)[
+                torch.arange(n, device=bbox_pred.device), labels]
+        loss_bbox = head.loss_bbox(deltas, bbox_targets, bbox_weights, avg_factor=max(num_reg, 1))
+        device = bbox_pred.device
+        return dict(
+            loss=dict(loss_bbox=loss_bbox,
+                      num_pos_reg=torch.tensor(float(sum(num_pos)), device=device),
+                      num_reg=torch.tensor(float(num_reg), device=device)),
+            pos_bbox_pred=bbox_pred)
 
     def loss(self, x: tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList,
              reg_results_list: InstanceList | None = None) -> dict:
-        """Losses of the classifier(s) and of every regression stage.
+        """Losses of the classifier(s) and of every regression stage (Eq. 8).
 
         Args:
             x: FPN features, each (N, C, H_l, W_l).
@@ -313,73 +314,52 @@ class DecoupledRoIHead(DecoupledInferenceMixin, BaseRoIHead):
             reg_results_list: ``Proposals_reg`` per image; defaults to ``rpn_results_list``.
 
         Returns:
-            ``s{j}.loss_cls``, ``s{j}.acc``, ``s{k}.loss_bbox`` (already times lambda and the
-            stage weight) and the sample counts ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``,
-            ``s{k}.num_reg``.
+            ``s{j}.loss_cls`` (times the classifier's weight), ``s{j}.acc``,
+            ``s{k}.loss_bbox`` (times lambda and the stage weight) and the sample counts
+            ``s{j}.num_pos_cls``, ``s{k}.num_pos_reg``, ``s{k}.num_reg``; j, k 0-based.
         """
         batch_gt, batch_gt_ignore, batch_img_metas = unpack_gt_instances(batch_data_samples)
-        if reg_results_list is None:
-            reg_results_list = rpn_results_list
         losses: dict[str, Tensor] = {}
-        device = x[0].device
-
-        # classification (one classifier, or one per stage in Table X)
-        cls_candidates = [InstanceData(priors=res.bboxes) for res in rpn_results_list]
-        cls_sampling: list[SamplingResult] = []
+        candidates = [InstanceData(priors=res.bboxes) for res in rpn_results_list]
+        cls_samplings = []
         for stage in range(self.num_cls_stages):
-            sampling = self.sample_cls(stage, cls_candidates, batch_gt, batch_gt_ignore)
-            if stage == 0:
-                cls_sampling = sampling
-            rois = bbox2roi([res.priors for res in sampling])
-            feats = self._roi_feats(x, rois)
-            cls_score = self._cls_forward(stage, feats)
-            head = self.cls_heads[stage]
-            targets = head.get_targets(sampling, self.train_cfg.cls)
-            stage_losses = head.loss(cls_score, None, rois, *targets)
-            weight = self.cls_stage_loss_weights[stage]
-            losses[f"s{stage}.loss_cls"] = stage_losses["loss_cls"] * weight
-            losses[f"s{stage}.acc"] = stage_losses["acc"]
-            losses[f"s{stage}.num_pos_cls"] = torch.tensor(
-                float(sum(len(r.pos_inds) for r in sampling)), device=device)
+            sampling = self.sample_cls(stage, candidates, batch_gt, batch_gt_ignore)
+            cls_samplings.append(sampling)
+            results = self.cls_loss(stage, x, sampling)
+            _add_stage_losses(losses, stage, results["loss"], self.cls_stage_loss_weights[stage])
             if stage < self.num_cls_stages - 1:
                 with torch.no_grad():
-                    bbox_pred = self._reg_forward(stage, x, rois, feats)
-                    cls_candidates = self.refine_cls_samples(
-                        stage, sampling, cls_score, bbox_pred, targets[0], batch_img_metas)
+                    bbox_pred = self._reg_forward(stage, x, results["rois"], results["feats"])
+                    candidates = self.refine_cls_samples(
+                        stage, sampling, results["cls_score"], bbox_pred, results["labels"],
+                        batch_img_metas)
 
-        # regression stages (Eq. 7)
         if self.train_cfg.get("share_samples", False):
-            reg_sampling = cls_sampling
+            sampling = cls_samplings[0]
         else:
-            reg_candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
-            reg_sampling = self.sample_reg(0, reg_candidates, batch_gt, batch_gt_ignore)
+            if reg_results_list is None:
+                reg_results_list = rpn_results_list
+            candidates = [InstanceData(priors=res.bboxes) for res in reg_results_list]
+            sampling = self.sample_reg(0, candidates, batch_gt, batch_gt_ignore)
         for stage in range(self.num_stages):
-            head = self.reg_head(stage)
-            per_image = head.get_targets(reg_sampling, self.train_cfg.reg, concat=False)
-            num_pos = [len(res.pos_priors) for res in reg_sampling]  # shapes: no host sync
-            num_samples = sum(len(res.priors) for res in reg_sampling)
-            skip = self._skips_padding(stage)
-            if skip:  # positives come first in every image's samples and targets
-                rois = bbox2roi([res.pos_priors for res in reg_sampling])
-                targets = [torch.cat([t[:n] for t, n in zip(ts, num_pos)]) for ts in per_image]
-            else:
-                rois = bbox2roi([res.priors for res in reg_sampling])
-                targets = [torch.cat(ts) for ts in per_image]
-            bbox_pred = self._reg_forward(stage, x, rois)
-            stage_losses = head.loss(None, bbox_pred, rois, *targets)
-            # mmdet averages over the rows it was given; the paper over the whole mini-batch
-            scale = len(rois) / max(num_samples, 1)
+            results = self.reg_loss(stage, x, sampling)
             weight = self.reg_loss_weight * self.reg_stage_loss_weights[stage]
-            losses[f"s{stage}.loss_bbox"] = stage_losses["loss_bbox"] * scale * weight
-            losses[f"s{stage}.num_pos_reg"] = torch.tensor(float(sum(num_pos)), device=device)
-            losses[f"s{stage}.num_reg"] = torch.tensor(float(num_samples), device=device)
+            _add_stage_losses(losses, stage, results["loss"], weight)
             if stage < self.num_stages - 1:
-                pos_pred = bbox_pred if skip else torch.cat([
-                    p[:n] for p, n in zip(bbox_pred.split([len(r.priors) for r in reg_sampling]),
-                                          num_pos)])
                 with torch.no_grad():
                     candidates, forced = self.refine_reg_samples(
-                        stage, reg_sampling, pos_pred, batch_img_metas)
-                reg_sampling = self.sample_reg(
-                    stage + 1, candidates, batch_gt, batch_gt_ignore, forced)
+                        stage, sampling, results["pos_bbox_pred"], batch_img_metas)
+                sampling = self.sample_reg(stage + 1, candidates, batch_gt, batch_gt_ignore,
+                                           forced)
         return losses
+
+
+def _first_rows(per_image: Sequence[Tensor], num_first: Sequence[int]) -> Tensor:
+    """The first ``num_first[i]`` rows of every image's ``per_image[i]``, concatenated."""
+    return torch.cat([rows[:n] for rows, n in zip(per_image, num_first, strict=True)])
+
+
+def _add_stage_losses(losses: dict, stage: int, stage_losses: dict, weight: float) -> None:
+    """Add ``s{stage}.<name>`` entries; the ones named ``loss_*`` times ``weight`` (as mmdet)."""
+    for name, value in stage_losses.items():
+        losses[f"s{stage}.{name}"] = value * weight if name.startswith("loss") else value

@@ -1,4 +1,10 @@
-"""Per-stage settings of the cascaded regression, derived from scalar config keys."""
+"""Per-stage settings of the cascaded regression, derived from scalar config keys.
+
+Stage indices are 0-based everywhere in the models, as in mmdet: the loss keys ``s{k}.*``,
+the ``stage`` arguments and the test-time selection ``test_cfg.reg_stage`` /
+``test_cfg.cls_stages``. The paper's Table X numbers its stages from 1: its column "(3, 2)" is
+``reg_stage=2, cls_stages=[1]``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from collections.abc import Sequence
 from mmdet.utils import ConfigType
 from mmengine.config import ConfigDict
 
-__all__ = ["assigner_at", "stage_loss_weights", "stage_target_stds"]
+__all__ = ["assigner_at", "select_stages", "stage_loss_weights", "stage_target_stds"]
 
 
 def stage_target_stds(base: Sequence[float], stage: int) -> list[float]:
@@ -62,3 +68,36 @@ def assigner_at(assigner: ConfigType, iou_thr: float | None) -> ConfigDict:
     if iou_thr is not None:
         cfg.update(pos_iou_thr=iou_thr, neg_iou_thr=iou_thr, min_pos_iou=iou_thr)
     return cfg
+
+
+def select_stages(test_cfg: ConfigType | None, num_reg_stages: int, num_cls_stages: int
+                  ) -> tuple[int, list[int]]:
+    """The test-time stage selection ``(reg_stage, cls_stages)``, 0-based.
+
+    Classifier ``j`` scores the input boxes of stage ``j``, so it must not come after the
+    final regressor.
+
+    Args:
+        test_cfg: the RoI head's test config; ``reg_stage`` (default: the last regressor) and
+            ``cls_stages`` (an index or a list; default: every classifier) are read from it.
+        num_reg_stages: number of regression stages.
+        num_cls_stages: number of classifiers.
+
+    Returns:
+        The index of the regressor whose boxes are output and the indices of the classifiers
+        whose scores are averaged.
+    """
+    cfg = test_cfg or {}
+    reg_stage = cfg.get("reg_stage")
+    reg_stage = num_reg_stages - 1 if reg_stage is None else int(reg_stage)
+    cls_stages = cfg.get("cls_stages")
+    if cls_stages is None:
+        cls_stages = list(range(num_cls_stages))
+    cls_stages = [cls_stages] if isinstance(cls_stages, int) else [int(j) for j in cls_stages]
+    assert 0 <= reg_stage < num_reg_stages, (
+        f"reg_stage {reg_stage} out of range 0..{num_reg_stages - 1} (0-based)")
+    last_cls = min(reg_stage, num_cls_stages - 1)
+    assert cls_stages and all(0 <= j <= last_cls for j in cls_stages), (
+        f"cls_stages {cls_stages} must lie in 0..{last_cls} (0-based; classifier j scores "
+        "the input boxes of stage j)")
+    return reg_stage, cls_stages

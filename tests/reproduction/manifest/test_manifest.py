@@ -319,8 +319,8 @@ def test_plan_command(capsys):
 def test_cfg_options_and_evaluation_lookup(manifest):
     exp, test = manifest.evaluation("coco1x_r101_cascade_rcnn/stage_3_mean")
     assert exp.config == "configs/cascade_rcnn/cascade-rcnn_r101_fpn_1x_coco.py"
-    assert test.cfg_options() == ["model.test_cfg.rcnn.reg_stage=3",
-                                  "model.test_cfg.rcnn.cls_stages=[1,2,3]"]
+    assert test.cfg_options() == ["model.test_cfg.rcnn.reg_stage=2",
+                                  "model.test_cfg.rcnn.cls_stages=[0,1,2]"]
     assert manifest.experiments["voc_r101_dec_c3_reg085_l050"].cfg_options() == [
         "model.train_cfg.rpn_proposal.reg_nms.iou_threshold=0.85",
         "model.roi_head.num_stages=3", "model.roi_head.reg_loss_weight=0.5"]
