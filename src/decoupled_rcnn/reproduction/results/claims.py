@@ -29,7 +29,7 @@ from decoupled_rcnn.reproduction.results.decide import (
     SAME_AS,
     SIGN_ONLY,
     VERDICTS,
-    Tested,
+    SeedTest,
     decide,
     decide_cost,
     rule,
@@ -258,7 +258,7 @@ def _fill_spread(record: dict[str, Any], values: pd.Series) -> None:
 
 
 def _decide_alone(record: dict[str, Any], claim: Claim, values: pd.Series, boundary: float,
-                  tested: dict[int, Tested]) -> None:
+                  tested: dict[int, SeedTest]) -> None:
     """Cost claims and single seeds now; claims with a test wait for BH (``tested``)."""
     if claim.expect in COST_EXPECTS:  # one measurement per experiment, copied per seed
         record.update(n=1, sd=math.nan,
@@ -277,7 +277,7 @@ def _decide_alone(record: dict[str, Any], claim: Claim, values: pd.Series, bound
     tested[id(record)] = result
 
 
-def _decide_family(records: list[dict[str, Any]], tested: dict[int, Tested], q: float) -> None:
+def _decide_family(records: list[dict[str, Any]], tested: dict[int, SeedTest], q: float) -> None:
     """Benjamini-Hochberg over the claims with a test, then their verdicts."""
     mine = [r for r in records if id(r) in tested]
     for record, (verdict, rep, con) in zip(mine, decide([tested[id(r)] for r in mine], q)):

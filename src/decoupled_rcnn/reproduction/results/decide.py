@@ -49,7 +49,7 @@ VERDICTS = (REPRODUCED, CONTRADICTED, INCONCLUSIVE, SIGN_ONLY, NOT_MEASURED, NOT
 
 
 @dataclass(frozen=True)
-class Tested:
+class SeedTest:
     """One claim's test on its per-seed values (p-values NaN for ``n < 2``).
 
     Attributes:
@@ -70,7 +70,7 @@ class Tested:
     p_contradict: float
 
 
-def seed_test(values: Sequence[float], expect: str, delta: float) -> Tested:
+def seed_test(values: Sequence[float], expect: str, delta: float) -> SeedTest:
     """The test of ``values`` (one statistic per seed) for a claim with ``expect``.
 
     Example: ``seed_test([1, 2, 3], "positive", 1.0)`` has mean 2, t = 3.46 with 2 df,
@@ -85,10 +85,10 @@ def seed_test(values: Sequence[float], expect: str, delta: float) -> Tested:
         lower, upper = paired_t(values, shift=-delta), paired_t(values, shift=delta)
         p_rep = max(lower.p_greater, upper.p_less)
         p_con = min(1.0, 2 * min(upper.p_greater, lower.p_less))
-    return Tested(base.n, base.mean, base.sd, base.ci_low, base.ci_high, p_rep, p_con)
+    return SeedTest(base.n, base.mean, base.sd, base.ci_low, base.ci_high, p_rep, p_con)
 
 
-def decide(tested: Sequence[Tested], q: float) -> list[tuple[str, float, float]]:
+def decide(tested: Sequence[SeedTest], q: float) -> list[tuple[str, float, float]]:
     """``(verdict, adjusted p_reproduce, adjusted p_contradict)`` for each claim, in order.
 
     BH runs over the claims with ``n >= 2`` (the decidable ones); a claim with ``n == 1``
