@@ -101,7 +101,7 @@ def test_first_screen_answers_did_it_work(page_view):
         assert box is not None and box["y"] + box["height"] < 900, name  # above the fold
     assert "stand-in data" in facts["setting"].inner_text()
     assert "failed 1" in facts["experiments"].inner_text()
-    assert "missing" in facts["claims"].inner_text()
+    assert "not measured" in facts["claims"].inner_text()  # issue 20: was "missing"
     assert "not recorded" not in facts["compute"].inner_text()
     links = page.eval_on_selector_all("nav .table-links a", "as => as.map(a => a.hash)")
     assert links == [f"#table-{t}" for t in page_view["manifest"].tables]

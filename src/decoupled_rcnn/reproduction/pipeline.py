@@ -349,4 +349,5 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
+                  learnability_floor=claim_settings(wcfg)["floor"],
                   context={"setting": setting, **context, "synthetic": synthetic})
