@@ -257,7 +257,7 @@ class Claim:
     id: str
     table: str
     text: str
-    expect: str  # POSITIVE or NOT_POSITIVE
+    expect: str  # one of EXPECTS
     paper_delta: float
     terms: tuple[ClaimTerm, ...] = ()
     trend_rows: tuple[int, ...] = ()
