@@ -24,6 +24,7 @@ from decoupled_rcnn.reproduction.manifest import (
 )
 from decoupled_rcnn.reproduction.results.claims import (
     COLUMNS,
+    baseline_ap50,
     claim_values,
     claims_summary,
     describe,
@@ -423,3 +424,53 @@ def test_baseline_must_be_a_measured_row_in_range(raw):
     assert "Table V.baseline: row 3 is out of range (the table has rows 1-2)" in msg
     assert "Table IX row 1" in msg and "baseline row must be measured" in msg
     assert "Table X.baseline: True is not a row index" in msg
+
+
+# --- the gate's input, and write_tables' claims.csv --------------------------------------------
+
+
+def test_baseline_ap50_reads_the_baseline_evaluation(manifest):
+    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results
+
+    results = Results(evaluations={
+        "voc_r101_dec_c3_reg070_l100/default": {  # Table V's baseline (NMS_reg 0.7)
+            0: EvalResult("ok", {"AP50": 0.04}), 1: EvalResult("ok", {"AP50": 0.06}),
+            2: EvalResult("failed")},
+        "coco1x_r101_cascade_rcnn/stage_3_mean": {0: EvalResult("ok", {"AP50": 61.0},
+                                                                percent=True)},
+    })
+    gate = baseline_ap50(manifest, results, [0, 1, 2], ["V", "X", "IX", "III"])
+    assert gate["V"] == pytest.approx(5.0)  # mean of 4 % and 6 %; the failed seed left out
+    assert gate["X"] == pytest.approx(61.0)
+    assert math.isnan(gate["III"]) and "IX" not in gate  # not measured; no baseline row
+
+
+@pytest.mark.parametrize(("ap50", "expected"), [(0.05, "not decided"), (0.5, "reproduced")])
+def test_write_tables_applies_the_gate_and_writes_the_new_columns(manifest, tmp_path, ap50,
+                                                                  expected):
+    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results, write_tables
+
+    # Table V: NMS_reg 0.7 (baseline) and 0.85, three seeds; 0.85 - 0.7 = 1.0, 0.5, 1.5 AP
+    def result(ap):
+        return EvalResult("ok", {"AP": ap, "AP50": ap50, "AP60": 0.5, "AP70": 0.4,
+                                 "AP80": 0.3, "AP90": 0.1})
+
+    results = Results(evaluations={
+        "voc_r101_dec_c3_reg070_l100/default": {s: result(0.50) for s in range(3)},
+        "voc_r101_dec_c3_reg085_l100/default": {0: result(0.51), 1: result(0.505),
+                                                2: result(0.515)}})
+    written = write_tables(manifest, results, tables={"V": tmp_path / "V.csv"},
+                           cells=tmp_path / "cells.csv", runs=tmp_path / "runs.csv",
+                           claims=tmp_path / "claims.csv", seeds=[0, 1, 2],
+                           claim_settings={"floor": 10.0, "stand_in_limits": True})
+    claims = pd.read_csv(written["claims"], keep_default_na=False)
+    assert list(claims.columns) == list(COLUMNS)
+    assert list(claims["claim"]) == [T5]
+    row = claims.iloc[0]
+    assert row["verdict"] == expected and row["n"] == 3
+    assert float(row["mean"]) == pytest.approx(1.0)
+    if expected == "not decided":
+        assert "baseline did not learn (Table V baseline AP50 5.0 % < 10 %)" in row["why"]
+        assert row["p_reproduce_bh"] == ""  # out of BH
+    else:
+        assert float(row["p_reproduce_bh"]) == pytest.approx(0.0371, abs=1e-4)
