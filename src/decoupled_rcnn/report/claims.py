@@ -16,7 +16,7 @@ import pandas as pd
 
 from decoupled_rcnn.reproduction.manifest import COST_EXPECTS, EQUIVALENT, Manifest
 from decoupled_rcnn.reproduction.results.claims import claims_summary
-from decoupled_rcnn.reproduction.results.decide import PROCEDURE, SAME_AS
+from decoupled_rcnn.reproduction.results.decide import NOT_DECIDED, PROCEDURE, SAME_AS
 
 _RULE_NAMES = {EQUIVALENT: "equivalence (TOST)"}
 
@@ -82,11 +82,12 @@ def claims_context(manifest: Manifest, claims: pd.DataFrame | None,
         claims, zero counts and duplicates left out), ``claim_total`` (distinct claims),
         ``claim_same`` (rows shown as "same as"), ``procedure`` (the text) and
         ``constants`` ((name, value, reason) rows: q, delta, the cost threshold and the
-        learnability floor when given).
+        learnability floor when given) and ``gated`` (each distinct reason a table's claims
+        were not decided, e.g. its baseline did not learn).
     """
     if claims is None or claims.empty:
         return {"claims": [], "verdicts": {}, "claim_total": 0, "claim_same": 0,
-                "procedure": PROCEDURE, "constants": []}
+                "procedure": PROCEDURE, "constants": [], "gated": []}
     summary = claims_summary(claims)
     decision = manifest.decision
     constants = [
@@ -104,4 +105,6 @@ def claims_context(manifest: Manifest, claims: pd.DataFrame | None,
         "verdicts": {v: n for v, n in summary.items() if n and v not in ("total", SAME_AS)},
         "claim_total": summary["total"], "claim_same": summary[SAME_AS],
         "procedure": PROCEDURE, "constants": constants,
+        "gated": list(dict.fromkeys(str(w) for w in claims.loc[claims["verdict"] == NOT_DECIDED,
+                                                                 "why"])),
     }
