@@ -224,7 +224,7 @@ def test_claims_block_shows_tests_duplicates_and_the_gate(tmp_path):
     assert view["t7_r50_decoupled_beats_fpn"]["verdict_class"] == "not-decided"
     gated_context = claims_context(manifest, gated)
     assert gated_context["gated"] == [
-        "not decided: the baseline did not learn (Table VII baseline AP50 4.2 % < 10 %)"]
+        "the baseline did not learn (Table VII baseline AP50 4.2 % < 10 %)"]
     render_report(manifest, cells, out, claims=gated, seeds=[0, 1, 2])
     assert "Not decided, whatever the numbers:" in out.read_text(encoding="utf-8")
 

@@ -92,7 +92,7 @@ def claims_context(manifest: Manifest, claims: pd.DataFrame | None,
     decision = manifest.decision
     constants = [
         ("q (Benjamini-Hochberg FDR level)", f"{decision.q:g}", decision.reasons.get("q", "")),
-        ("δ (minimum effect, equivalence margin)", f"{decision.delta_ap:g} AP points",
+        ("δ (minimum effect, equivalence margin)", f"{decision.delta_ap:.1f} AP",
          decision.reasons.get("delta_ap", "")),
         ("cost ratio threshold", f"{decision.cost_ratio:g}",
          decision.reasons.get("cost_ratio", "")),

@@ -155,18 +155,18 @@ def _blocked(claim: Claim, stand_in_limits: bool, gate: Mapping[str, float] | No
              floor: float) -> tuple[str, str] | None:
     """(verdict, why) when the claim is not decided for a reason outside its numbers."""
     if claim.not_testable:
-        return NOT_TESTABLE, f"not testable here ({claim.not_testable})"
+        return NOT_TESTABLE, f"here: {claim.not_testable}"
     if stand_in_limits and claim.stand_in_limit:
-        return NOT_TESTABLE, f"not testable on the stand-in ({claim.stand_in_limit})"
+        return NOT_TESTABLE, f"on the stand-in: {claim.stand_in_limit}"
     if gate is None or claim.expect in COST_EXPECTS:
         return None  # costs do not depend on whether training learned
     for tid in _tables_of(claim):
         ap50 = gate.get(tid, math.nan)
         if not math.isfinite(ap50):
-            return NOT_DECIDED, f"not decided: Table {tid}'s baseline AP50 was not measured"
+            return NOT_DECIDED, f"Table {tid}'s baseline AP50 was not measured"
         if ap50 < floor:
-            return NOT_DECIDED, (f"not decided: the baseline did not learn (Table {tid} "
-                                 f"baseline AP50 {ap50:.1f} % < {floor:g} %)")
+            return NOT_DECIDED, (f"the baseline did not learn (Table {tid} baseline AP50 "
+                                 f"{ap50:.1f} % < {floor:g} %)")
     return None
 
 
@@ -234,7 +234,7 @@ def evaluate_claims(manifest: Manifest, per_seed: pd.DataFrame,
             record["why"] = "no seed has every cell this claim needs"
         elif key == ():
             record["verdict"] = NOT_TESTABLE
-            record["why"] = "not testable here: the compared rows are one run in this setting"
+            record["why"] = "here: the compared rows are one run in this setting"
         elif key in first_of:
             record["verdict"], record["same_as"] = SAME_AS, first_of[key]
             record["why"] = f"same statistic from the same runs as {first_of[key]}"
