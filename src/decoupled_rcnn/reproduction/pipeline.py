@@ -293,11 +293,13 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
 
 def claim_settings(wcfg: Mapping[str, Any]) -> dict[str, Any]:
     """The workflow config's ``claims:`` as :func:`write_tables` takes them: the learnability
-    floor, and whether the stand-in's limits apply (only with generated stand-in data)."""
+    floor, whether the stand-in's limits apply (only with generated stand-in data) and
+    whether the models are the tiny setting (whose costs are not the paper's architecture's)."""
     claims = wcfg.get("claims") or {}
     return {"floor": float(claims.get("learnability_floor_ap50", 10.0)),
             "stand_in_limits": (wcfg["data"]["source"] == SYNTHETIC
-                                and bool(claims.get("stand_in_limits", True)))}
+                                and bool(claims.get("stand_in_limits", True))),
+            "tiny": bool((wcfg.get("model") or {}).get("tiny", False))}
 
 
 def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,

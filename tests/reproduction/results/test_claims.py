@@ -191,6 +191,11 @@ def test_cost_claims_by_ratio_outside_bh(manifest):
     assert math.isnan(row["p_reproduce"]) and row["statistic"] == "gflops[r2] / gflops[r1]"
     per_seed.loc[per_seed["row"] == 2, "measured"] = 400.0
     assert _one(manifest, "t8_r50_flops_overhead_few", per_seed)["verdict"] == "contradicted"
+    tiny = _one(manifest, "t8_r50_flops_overhead_few", per_seed, tiny=True)
+    assert tiny["verdict"] == "not testable" and tiny["why"].startswith("with the tiny models:")
+    costs = [c for c in manifest.claims.values()
+             if c.expect.startswith("cost") and not c.not_testable]
+    assert len(costs) == 12 and all(c.tiny_limit for c in costs)
 
 
 def test_cross_table_claim_reads_both_tables(manifest):

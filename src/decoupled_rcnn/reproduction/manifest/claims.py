@@ -14,7 +14,7 @@ for a cost claim (``expect: cost_*``), ``ratio: {rows: [2, 1], column: gflops}``
 value over row 1's. A term may name another table (``{table: II, row: 2, ...}``).
 ``not_testable: <reason>`` marks a claim no run of this reproduction can decide (its terms
 may then use published-only rows); ``stand_in_limit: <reason>`` one the generated stand-in
-cannot decide.
+cannot decide; ``tiny_limit: <reason>`` one the tiny model setting cannot.
 
 The paper's delta is the same statistic on the manifest's own ``paper:`` values; a claim
 whose paper delta disagrees with ``expect`` (``positive``: > 0; ``equivalent``: within the
@@ -47,7 +47,7 @@ from decoupled_rcnn.reproduction.manifest.model import (
 )
 
 _CLAIM_KEYS = {"id", "table", "text", "expect", "terms", "trend", "ratio", "note",
-               "not_testable", "stand_in_limit"}
+               "not_testable", "stand_in_limit", "tiny_limit"}
 _TERM_KEYS = {"row", "column", "weight", "table"}
 _TREND_KEYS = {"rows", "column"}
 _DECISION_KEYS = {"q", "delta_ap", "cost_ratio", "reasons"}
@@ -250,7 +250,8 @@ def _parse_claim(entry: Mapping, where: str, tables: Mapping[str, Table],
     claim = Claim(id=entry["id"], table=table.id, text=str(entry["text"]),
                   expect=entry["expect"], note=str(entry.get("note", "")), paper_delta=0.0,
                   not_testable=str(entry.get("not_testable") or ""),
-                  stand_in_limit=str(entry.get("stand_in_limit") or ""), **form)
+                  stand_in_limit=str(entry.get("stand_in_limit") or ""),
+                  tiny_limit=str(entry.get("tiny_limit") or ""), **form)
     paper = {(t, r, c): tables[t].row(r).paper[c] for t, r, c in claim.cells()}
     delta = round(claim.statistic(paper), PAPER_DELTA_DECIMALS) + 0.0  # no -0.0
     holds, wanted = _holds(claim, delta, decision)

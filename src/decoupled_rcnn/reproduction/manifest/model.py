@@ -251,7 +251,8 @@ class Claim:
     in); ``expect`` is one of :data:`EXPECTS`. ``not_testable`` (a reason) marks a claim this
     reproduction cannot decide anywhere (Table IX needs the COCO server); ``stand_in_limit``
     (a reason) one it cannot decide on the generated stand-in while the workflow config's
-    ``claims.stand_in_limits`` is on.
+    ``claims.stand_in_limits`` is on; ``tiny_limit`` (a reason) one the tiny model setting
+    cannot decide (its costs are not the paper's architecture's).
     """
 
     id: str
@@ -268,6 +269,7 @@ class Claim:
     ratio_column: str | None = None
     not_testable: str = ""
     stand_in_limit: str = ""
+    tiny_limit: str = ""
     note: str = ""
 
     @property

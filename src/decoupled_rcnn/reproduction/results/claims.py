@@ -151,13 +151,18 @@ def _tables_of(claim: Claim) -> list[str]:
     return list(dict.fromkeys(t for t, _, _ in claim.cells()))
 
 
-def _blocked(claim: Claim, stand_in_limits: bool, gate: Mapping[str, float] | None,
+def _blocked(claim: Claim, limits: tuple[bool, bool], gate: Mapping[str, float] | None,
              floor: float) -> tuple[str, str] | None:
-    """(verdict, why) when the claim is not decided for a reason outside its numbers."""
+    """(verdict, why) when the claim is not decided for a reason outside its numbers.
+
+    ``limits``: (the stand-in's limits apply, the tiny model setting is on).
+    """
     if claim.not_testable:
         return NOT_TESTABLE, f"here: {claim.not_testable}"
-    if stand_in_limits and claim.stand_in_limit:
+    if limits[0] and claim.stand_in_limit:
         return NOT_TESTABLE, f"on the stand-in: {claim.stand_in_limit}"
+    if limits[1] and claim.tiny_limit:
+        return NOT_TESTABLE, f"with the tiny models: {claim.tiny_limit}"
     if gate is None or claim.expect in COST_EXPECTS:
         return None  # costs do not depend on whether training learned
     for tid in _tables_of(claim):
@@ -188,7 +193,7 @@ def evaluate_claims(manifest: Manifest, per_seed: pd.DataFrame,
                     aliases: Mapping[str, str] | None = None,
                     gate: Mapping[str, float] | None = None,
                     floor: float = LEARNABILITY_FLOOR_AP50,
-                    stand_in_limits: bool = False) -> pd.DataFrame:
+                    stand_in_limits: bool = False, tiny: bool = False) -> pd.DataFrame:
     """One row per claim: its statistic over seeds, the tests, the verdict and why.
 
     Args:
@@ -202,6 +207,7 @@ def evaluate_claims(manifest: Manifest, per_seed: pd.DataFrame,
         floor: the learnability floor on that AP50.
         stand_in_limits: the data is the generated stand-in and the workflow config keeps
             the manifest's ``stand_in_limit`` claims undecided.
+        tiny: the runs use the tiny model setting: ``tiny_limit`` claims are not decided.
 
     Returns:
         Columns :data:`COLUMNS`; ``verdict`` is one of :data:`~.decide.VERDICTS`, ``why``
@@ -223,7 +229,7 @@ def evaluate_claims(manifest: Manifest, per_seed: pd.DataFrame,
         claim = manifest.claims[cid]
         record = _record(claim, manifest)
         records.append(record)
-        blocked = _blocked(claim, stand_in_limits, gate, floor)
+        blocked = _blocked(claim, (stand_in_limits, tiny), gate, floor)
         values = pd.Series(dtype=float) if blocked and blocked[0] == NOT_TESTABLE else (
             _values(claim, wide))
         _fill_spread(record, values)

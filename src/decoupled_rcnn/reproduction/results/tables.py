@@ -326,7 +326,7 @@ def write_tables(manifest: Manifest, results: Results, *, tables: Mapping[str, s
     Args:
         seeds: the seeds to expect (default: every seed found in ``results``).
         claim_settings: ``floor`` (the learnability floor on the baseline's AP50, percent;
-            absent: no gate) and ``stand_in_limits`` (bool) for
+            absent: no gate), ``stand_in_limits`` and ``tiny`` (bools) for
             :func:`~decoupled_rcnn.reproduction.results.claims.evaluate_claims`.
     """
     if seeds is None:
@@ -349,7 +349,8 @@ def write_tables(manifest: Manifest, results: Results, *, tables: Mapping[str, s
             manifest, run_frame, [c.id for c in manifest.claims.values() if c.table in chosen],
             aliases=aliases or results.aliases, gate=gate,
             floor=float(settings.get("floor", 0.0)),
-            stand_in_limits=bool(settings.get("stand_in_limits", False)))
+            stand_in_limits=bool(settings.get("stand_in_limits", False)),
+            tiny=bool(settings.get("tiny", False)))
         written["claims"] = _to_csv(verdicts, claims)
     return written
 
