@@ -479,3 +479,15 @@ def test_write_tables_applies_the_gate_and_writes_the_new_columns(manifest, tmp_
         assert row["p_reproduce_bh"] == ""  # out of BH
     else:
         assert float(row["p_reproduce_bh"]) == pytest.approx(0.0371, abs=1e-4)
+
+
+def test_claim_settings_from_the_workflow_config():
+    from decoupled_rcnn.reproduction.pipeline import claim_settings
+
+    synthetic = {"data": {"source": "synthetic"}, "model": {"tiny": True},
+                 "claims": {"learnability_floor_ap50": 12.5, "stand_in_limits": True}}
+    assert claim_settings(synthetic) == {"floor": 12.5, "stand_in_limits": True, "tiny": True}
+    real = {"data": {"source": "real"}, "model": {"tiny": False}, "claims": {}}
+    assert claim_settings(real) == {"floor": 10.0, "stand_in_limits": False, "tiny": False}
+    off = {**synthetic, "claims": {"stand_in_limits": False}}
+    assert claim_settings(off)["stand_in_limits"] is False
