@@ -171,8 +171,62 @@ def test_claims_table_opens_the_report(report):
     _, out, _ = report
     html = out.read_text(encoding="utf-8")
     assert html.index('id="claims"') < html.index('id="table-I"')
-    assert 'data-claim="t4_three_stages_beat_one" data-verdict="missing"' in html
-    assert "Rule: " in html
+    # issue 20: the verdict "missing" is now "not measured"; the procedure replaces "Rule:"
+    assert 'data-claim="t4_three_stages_beat_one" data-verdict="not measured"' in html
+    assert "How claims are decided" in html and "Benjamini-Hochberg" in html
+    for header in ("ours: mean [95 % CI]", "p (raw / BH)", "<th>n</th>", "<th>δ</th>",
+                   "<th>rule</th>"):
+        assert header in html
+
+
+def test_claims_block_shows_tests_duplicates_and_the_gate(tmp_path):
+    import pandas as pd
+
+    from decoupled_rcnn.report.claims import claims_context
+
+    manifest = load_manifest()
+    records = []
+    for seed, (fpn, dec, c3) in enumerate([(50.0, 52.0, 55.0), (51.0, 53.5, 55.5),
+                                           (49.0, 51.0, 54.0)]):
+        for table in ("VII", "VIII"):
+            for row, value in ((1, fpn), (2, dec), (3, c3)):
+                records.append((table, row, "AP", seed, value))
+    runs = pd.DataFrame(records, columns=["table", "row", "column", "seed", "measured"])
+    aliases = {"coco1x_r50_faster": "voc_r50_faster", "coco1x_r50_dec": "voc_r50_dec",
+               "coco1x_r50_dec_c3": "voc_r50_dec_c3"}
+    claims = evaluate_claims(manifest, runs, aliases=aliases, gate={"VII": 40.0, "VIII": 40.0},
+                             floor=10.0)
+    context = claims_context(manifest, claims, 10.0)
+    views = {c["claim"]: c for c in context["claims"]}
+    # R50 Decoupled - FPN per seed: 2.0, 2.5, 2.0 -> mean 2.17, sd 0.289, t = 13 (2 df)
+    beat = views["t7_r50_decoupled_beats_fpn"]
+    assert beat["verdict"] == "reproduced" and beat["ours"].startswith("+2.17 [")
+    assert beat["n_text"] == "3" and beat["delta_text"] == "1.00"
+    assert beat["rule_name"] == "directional" and beat["p_text"].count("/") == 1
+    assert views["t8_r50_decoupled_beats_fpn"]["same_as"] == "t7_r50_decoupled_beats_fpn"
+    assert context["claim_same"] == 2  # R50 Decoupled vs FPN and cascade vs Decoupled
+    assert context["verdicts"]["reproduced"] == 2 and "same as" not in context["verdicts"]
+    assert context["claim_total"] == len(claims) - 2
+    assert any(name == "learnability floor" for name, _, _ in context["constants"])
+    out = tmp_path / "index.html"
+    cells = build_cells(manifest, build_runs(manifest, fixture_results(), [0, 1]))
+    render_report(manifest, cells, out, claims=claims, seeds=[0, 1, 2], learnability_floor=10.0)
+    html = out.read_text(encoding="utf-8")
+    assert 'data-claim="t8_r50_decoupled_beats_fpn" data-verdict="same as"' in html
+    assert 'href="#claim-t7_r50_decoupled_beats_fpn"' in html
+    block = html[html.index('id="claims"'):html.index('id="reading"')]
+    assert "AP50 ≥ 10 %" in block and "± 0.000" not in block
+    gated = evaluate_claims(manifest, runs, gate={"VII": 4.2, "VIII": 40.0}, floor=10.0)
+    view = {c["claim"]: c for c in claims_context(manifest, gated)["claims"]}
+    assert view["t7_r50_decoupled_beats_fpn"]["verdict"] == "not decided"
+    assert "baseline did not learn (Table VII baseline AP50 4.2 %" in view[
+        "t7_r50_decoupled_beats_fpn"]["why"]
+    assert view["t7_r50_decoupled_beats_fpn"]["verdict_class"] == "not-decided"
+    gated_context = claims_context(manifest, gated)
+    assert gated_context["gated"] == [
+        "the baseline did not learn (Table VII baseline AP50 4.2 % < 10 %)"]
+    render_report(manifest, cells, out, claims=gated, seeds=[0, 1, 2])
+    assert "Not decided, whatever the numbers:" in out.read_text(encoding="utf-8")
 
 
 def test_report_shows_only_the_selected_tables_and_shapes(tmp_path):

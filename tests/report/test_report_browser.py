@@ -101,7 +101,7 @@ def test_first_screen_answers_did_it_work(page_view):
         assert box is not None and box["y"] + box["height"] < 900, name  # above the fold
     assert "stand-in data" in facts["setting"].inner_text()
     assert "failed 1" in facts["experiments"].inner_text()
-    assert "missing" in facts["claims"].inner_text()
+    assert "not measured" in facts["claims"].inner_text()  # issue 20: was "missing"
     assert "not recorded" not in facts["compute"].inner_text()
     links = page.eval_on_selector_all("nav .table-links a", "as => as.map(a => a.hash)")
     assert links == [f"#table-{t}" for t in page_view["manifest"].tables]
@@ -140,3 +140,17 @@ def test_page_weight_open_time_and_screenshot(page_view, tmp_path):
     assert width == 1400 and height > 3000
     print(f"report: {weight / 1e6:.2f} MB with figures, loaded in {load_ms:.0f} ms; "
           f"screenshot {shot} {width}x{height} px, {shot.stat().st_size / 1e6:.1f} MB")
+
+
+def test_claims_table_shows_the_procedure_and_its_columns(page_view):
+    """Issue 20: every claim row shows mean [95 % CI], n, p raw / BH, δ, rule and verdict."""
+    page = page_view["page"]
+    headers = page.eval_on_selector_all("table.claims thead th", "ths => ths.map(t => t.innerText)")
+    assert headers == ["table", "claim", "statistic", "paper", "ours: mean [95 % CI]", "n",
+                       "p (raw / BH)", "δ", "rule", "verdict"]
+    assert page.locator("#claims-procedure").is_visible()
+    assert "Benjamini-Hochberg" in page.locator("#claims-procedure").inner_text()
+    undecided = page.locator('table.claims tr[data-verdict="not measured"] td').last
+    color = undecided.evaluate("e => getComputedStyle(e).color")
+    assert color == "rgb(119, 119, 119)"  # neutral grey, never green or red
+    assert "± 0.000" not in page.locator("table.claims").inner_text()

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from decoupled_rcnn.report.claims import claims_context
 from decoupled_rcnn.reproduction.figures.measured import figure_caption
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
 from decoupled_rcnn.reproduction.results.tables import (
@@ -181,21 +182,6 @@ def _overall(ev_views: list[dict[str, Any]]) -> str:
     return "partial" if OK in statuses else MISSING
 
 
-def _claim_views(claims: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if claims is None or claims.empty:
-        return []
-    views = []
-    for record in claims.to_dict("records"):
-        n = int(record.get("n") or 0)
-        mean = record.get("mean")
-        ours = _fmt(mean, 2, signed=True)
-        if n > 1:
-            ours += f" ± {_fmt(record.get('se'), 2)} (s.e., n={n})"
-        views.append({**record, "ours": ours,
-                      "paper_text": _fmt(record.get("paper_delta"), 2, signed=True)})
-    return views
-
-
 def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   tables: Sequence[str] | None = None, runs: pd.DataFrame | None = None,
                   claims: pd.DataFrame | None = None,
@@ -205,7 +191,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   context: Mapping[str, Any] | None = None,
                   curves: Mapping[str, str | Path] | None = None,
                   qualitative: Sequence[Mapping[str, Any]] = (),
-                  compute_s: float | None = None) -> Path:
+                  compute_s: float | None = None,
+                  learnability_floor: float | None = None) -> Path:
     """Render ``index.html`` for the selected tables.
 
     Args:
@@ -228,6 +215,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         qualitative: Fig. 4 and Fig. 5
             (:func:`decoupled_rcnn.report.summary.qualitative_views`).
         compute_s: training and evaluation seconds the metrics files record.
+        learnability_floor: the baseline AP50 (percent) a table needs for its claims to be
+            decided, printed with the procedure (None: not stated).
 
     Returns:
         The path written.
@@ -253,10 +242,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
     exp_counts: dict[str, int] = {}
     for view in experiments:
         exp_counts[view["status"]] = exp_counts.get(view["status"], 0) + 1
-    claim_views = _claim_views(claims)
-    verdicts: dict[str, int] = {}
-    for claim in claim_views:
-        verdicts[claim["verdict"]] = verdicts.get(claim["verdict"], 0) + 1
+    claim_context = claims_context(manifest, claims, learnability_floor)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("decoupled_rcnn.report", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -264,11 +250,10 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
     html = env.get_template("index.html.j2").render(
         paper=manifest.paper, tables=views, counts=counts, context=context, shapes=shapes,
         experiments=experiments, exp_counts=exp_counts, seeds=list(seeds),
-        claims=claim_views, verdicts=verdicts,
+        **claim_context,
         qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
                      for q in qualitative],
         compute=(str(_dt.timedelta(seconds=round(compute_s))) if compute_s else ""),
-        claim_rule=str(claims["rule"].iloc[0]) if claims is not None and len(claims) else "",
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -288,7 +288,18 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
     results = read_results(layout, metrics, benchmarks, aliases=selection.aliases)
     write_tables(selection.manifest, results, tables=dict(zip(wcfg["tables"], tables)),
                  cells=cells, runs=runs, claims=claims, seeds=selection.seeds,
-                 aliases=selection.aliases)
+                 aliases=selection.aliases, claim_settings=claim_settings(wcfg))
+
+
+def claim_settings(wcfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow config's ``claims:`` as :func:`write_tables` takes them: the learnability
+    floor, whether the stand-in's limits apply (only with generated stand-in data) and
+    whether the models are the tiny setting (whose costs are not the paper's architecture's)."""
+    claims = wcfg.get("claims") or {}
+    return {"floor": float(claims.get("learnability_floor_ap50", 10.0)),
+            "stand_in_limits": (wcfg["data"]["source"] == SYNTHETIC
+                                and bool(claims.get("stand_in_limits", True))),
+            "tiny": bool((wcfg.get("model") or {}).get("tiny", False))}
 
 
 def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
@@ -340,4 +351,5 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
+                  learnability_floor=claim_settings(wcfg)["floor"],
                   context={"setting": setting, **context, "synthetic": synthetic})

@@ -329,26 +329,37 @@ def test_cfg_options_and_evaluation_lookup(manifest):
 
 # --- claims and baselines ------------------------------------------------------------------
 
-#: Every claim the brief asks for, with the paper's delta worked out from the paper's numbers.
+#: Claims the briefs ask for, with the paper's delta worked out from the paper's numbers
+#: (issue 20 replaced not_positive by equivalence claims and added the listed ones; the full
+#: list is in the manifest).
 EXPECTED_CLAIMS = {
-    # Table I: NMS_reg 0.7 -> 0.9 helps; NMS_cls 0.7 -> 0.9 does not (AP 54.8 both)
+    # Table I: NMS_reg 0.7 -> 0.9 helps; NMS_cls 0.7 -> 0.9 has little influence (54.8 both)
     "t1_nms_reg_helps": ("I", "positive", 56.1 - 54.8),
     "t1_nms_reg_gain_larger_at_ap90": ("I", "positive", (21.8 - 18.0) - (81.9 - 82.2)),
-    "t1_nms_cls_does_not_help": ("I", "not_positive", 54.8 - 54.8),
-    # Table II: unshared FC >= shared, FPN and Decoupled R-CNN
+    "t1_nms_cls_080_little_influence": ("I", "equivalent", 55.0 - 54.8),
+    "t1_nms_cls_090_little_influence": ("I", "equivalent", 54.8 - 54.8),
+    # Table II: unshared FC >= shared, FPN and Decoupled R-CNN; shared-FC Decoupled degrades
     "t2_fpn_unshared_fc_beats_shared": ("II", "positive", 55.0 - 54.1),
     "t2_decoupled_unshared_fc_beats_shared": ("II", "positive", 55.0 - 53.6),
+    "t2_decoupled_shared_fc_degrades": ("II", "positive", 54.1 - 53.6),
     # Table III: slope of AP 55.0, 55.3, 56.0, 56.6 over NMS_reg 0.7-0.85: 0.1375 / 0.0125
     "t3_ap_rises_to_085": ("III", "positive", 11.0),
-    "t3_no_gain_past_085": ("III", "not_positive", 56.1 - 56.6),
-    # Table IV: stages; slope of AP90 21.9, 29.3, 30.2, 30.8 over 1-4: 13.8 / 5
-    "t4_two_stages_beat_one": ("IV", "positive", 58.4 - 56.6),
+    "t3_degrades_past_085": ("III", "positive", 56.6 - 56.1),
+    "t3_dss_beats_fpn_unshared_fc": ("III", "positive", 56.6 - 55.0),  # Table II row 2
+    "t3_denser_reg_proposals_raise_ap90": ("III", "positive", 21.9 - 18.2),
+    "t3_denser_reg_proposals_ap50_flat": ("III", "equivalent", 81.9 - 82.2),
+    # Table IV: 3 stages best (3 > 1, 3 > 2, 3 > 4); AP90 rises at each step
     "t4_three_stages_beat_one": ("IV", "positive", 58.7 - 56.6),
-    "t4_ap90_rises_with_stages": ("IV", "positive", 2.76),
+    "t4_three_stages_beat_two": ("IV", "positive", 58.7 - 58.4),
+    "t4_three_stages_beat_four": ("IV", "positive", 58.7 - 58.5),
+    "t4_ap90_rises_1_to_2": ("IV", "positive", 29.3 - 21.9),
+    "t4_ap90_rises_2_to_3": ("IV", "positive", 30.2 - 29.3),
+    "t4_ap90_rises_3_to_4": ("IV", "positive", 30.8 - 30.2),
     # Table V: "improves the AP by 0.7"
     "t5_nms_reg_085_beats_070_cascade": ("V", "positive", 58.7 - 58.0),
     # Table VI: lambda 0.5 best
     "t6_lambda_050_beats_100": ("VI", "positive", 59.0 - 58.7),
+    "t6_lambda_050_beats_075": ("VI", "positive", 59.0 - 58.6),
     "t6_lambda_050_beats_100_ap50": ("VI", "positive", 82.2 - 81.2),
     "t6_lambda_050_beats_025": ("VI", "positive", 59.0 - 58.0),
     "t6_lambda_025_worse_at_ap90": ("VI", "positive", 29.4 - 27.5),
@@ -356,6 +367,9 @@ EXPECTED_CLAIMS = {
     "t7_r50_decoupled_beats_fpn": ("VII", "positive", 53.2 - 50.6),
     "t7_r50_cascade_beats_decoupled": ("VII", "positive", 56.1 - 53.2),
     "t7_r50_cascade_gain_largest_at_ap90": ("VII", "positive", (24.2 - 11.5) - (80.9 - 80.2)),
+    "t7_r50_decoupled_raises_ap90": ("VII", "positive", 17.7 - 11.5),
+    "t7_r50_decoupled_ap50_flat": ("VII", "equivalent", 80.1 - 80.2),
+    "t7_r50_speed_overhead_negligible": ("VII", "cost_small", 0.087 / 0.079),
     "t7_r101_decoupled_beats_fpn": ("VII", "positive", 56.6 - 54.1),
     "t7_r101_cascade_beats_decoupled": ("VII", "positive", 59.0 - 56.6),
     "t7_r101_cascade_gain_largest_at_ap90": ("VII", "positive", (29.4 - 15.6) - (82.2 - 82.1)),
@@ -363,20 +377,31 @@ EXPECTED_CLAIMS = {
     "t8_r50_decoupled_beats_fpn": ("VIII", "positive", 38.6 - 37.4),
     "t8_r50_cascade_beats_decoupled": ("VIII", "positive", 40.1 - 38.6),
     "t8_r50_cascade_gain_largest_at_ap90": ("VIII", "positive", (19.0 - 11.1) - (58.2 - 58.1)),
+    "t8_r50_flops_overhead_few": ("VIII", "cost_small", 229.72 / 215.82),
+    "t8_r50_params_overhead_few": ("VIII", "cost_small", 55.42 / 41.53),
     "t8_r101_decoupled_beats_fpn": ("VIII", "positive", 40.6 - 39.4),
     "t8_r101_cascade_beats_decoupled": ("VIII", "positive", 42.1 - 40.6),
     "t8_r101_cascade_gain_largest_at_ap90": ("VIII", "positive", (20.9 - 12.9) - (60.0 - 60.1)),
     "t8_x101_decoupled_beats_fpn": ("VIII", "positive", 42.3 - 41.2),
     "t8_x101_cascade_beats_decoupled": ("VIII", "positive", 43.7 - 42.3),
     "t8_x101_cascade_gain_largest_at_ap90": ("VIII", "positive", (21.9 - 14.6) - (62.2 - 62.2)),
-    # Table X: "our cascaded regressors are better ... (41.8 vs. 41.2)"; "from 38.7 to 41.8"
+    "t8_x101_decoupled_ap50_flat": ("VIII", "equivalent", 62.4 - 62.2),
+    # Table IX: listed, not testable here (COCO server)
+    "t9_ours_beats_cascade_rcnn": ("IX", "positive", 43.3 - 42.8),
+    # Table X: "our cascaded regressors are better ... (41.8 vs. 41.2)"; "from 38.7 to 41.8";
+    # the averaged classifier beats each single one
     "t10_decoupled_regressors_beat_cascade_rcnn": ("X", "positive", 41.8 - 41.2),
     "t10_third_stage_regressor_helps": ("X", "positive", 41.8 - 38.7),
-    # Table XI: Double-Head's gain without cascade minus its gain with it
+    "t10_decoupled_average_beats_classifier_1": ("X", "positive", 42.7 - 41.8),
+    "t10_decoupled_average_beats_classifier_2": ("X", "positive", 42.7 - 42.1),
+    "t10_decoupled_average_beats_classifier_3": ("X", "positive", 42.7 - 41.5),
+    # Table XI: Double-Head's gain without cascade minus its gain with it; its costs
     "t11_r50_doublehead_helps_more_without_cascade": ("XI", "positive",
                                                       (40.0 - 38.6) - (40.4 - 40.1)),
     "t11_r101_doublehead_helps_more_without_cascade": ("XI", "positive",
                                                        (41.6 - 40.6) - (42.2 - 42.1)),
+    "t11_r50_doublehead_flops_great_increase": ("XI", "cost_large", 490.02 / 229.72),
+    "t11_r101_doublehead_fewer_params": ("XI", "cost_lower", 66.11 / 74.42),
 }
 
 
@@ -388,18 +413,14 @@ def test_the_claims_load_with_the_papers_deltas(manifest):
         assert claim.paper_delta == pytest.approx(delta, abs=1e-6), cid
         assert claim.text and claim in manifest.claims_for(table)
     assert manifest.claims["t5_nms_reg_085_beats_070_cascade"].paper_delta == 0.7
-    assert manifest.claims["t1_nms_cls_does_not_help"].paper_delta == 0.0
+    assert manifest.claims["t1_nms_cls_090_little_influence"].paper_delta == 0.0
 
 
 def test_claim_deltas_recomputed_from_the_paper_text(manifest, paper_tables):
     """Every claim's statistic on the cells read from the paper text equals its paper delta."""
     for claim in manifest.claims.values():
-        table = manifest.tables[claim.table]
-        keys = [c.key for c in table.columns]
-        lines = paper_tables[claim.table]
-        text = {(r, c): float(lines[r - 1][-len(keys):][keys.index(c)])
-                for r, c in claim.cells()}
+        text = {}
+        for tid, r, c in claim.cells():
+            keys = [col.key for col in manifest.tables[tid].columns]
+            text[(tid, r, c)] = float(paper_tables[tid][r - 1][-len(keys):][keys.index(c)])
         assert claim.statistic(text) == pytest.approx(claim.paper_delta, abs=1e-6), claim.id
-        holds = claim.paper_delta > 0 if claim.expect == "positive" else claim.paper_delta <= 0
-        assert holds, claim.id
-

@@ -8,15 +8,20 @@ The names below are the package's public API; they are defined in the modules ab
 """
 
 from decoupled_rcnn.reproduction.manifest.model import (
+    COST_EXPECTS,
+    COST_LARGE,
+    COST_LOWER,
+    COST_SMALL,
     DEFAULT_MANIFEST,
     DEFAULT_TEST,
+    EQUIVALENT,
     EXPECTS,
     NOT_AVAILABLE,
-    NOT_POSITIVE,
     POSITIVE,
     Claim,
     ClaimTerm,
     Column,
+    Decision,
     Evaluation,
     Experiment,
     Manifest,
@@ -32,8 +37,9 @@ from decoupled_rcnn.reproduction.manifest.model import (
 from decoupled_rcnn.reproduction.manifest.parse import load_manifest, parse_manifest
 
 __all__ = [
-    "DEFAULT_MANIFEST", "DEFAULT_TEST", "EXPECTS", "NOT_AVAILABLE", "NOT_POSITIVE", "POSITIVE",
-    "Claim", "ClaimTerm", "Column", "Evaluation", "Experiment", "Manifest", "ManifestError",
-    "Metric", "Row", "Schedule", "Table", "TestSetting", "cfg_options", "load_manifest",
-    "parse_manifest", "slope",
+    "COST_EXPECTS", "COST_LARGE", "COST_LOWER", "COST_SMALL", "DEFAULT_MANIFEST",
+    "DEFAULT_TEST", "EQUIVALENT", "EXPECTS", "NOT_AVAILABLE", "POSITIVE",
+    "Claim", "ClaimTerm", "Column", "Decision", "Evaluation", "Experiment", "Manifest",
+    "ManifestError", "Metric", "Row", "Schedule", "Table", "TestSetting", "cfg_options",
+    "load_manifest", "parse_manifest", "slope",
 ]

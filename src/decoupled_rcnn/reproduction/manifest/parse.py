@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from decoupled_rcnn.reproduction.manifest.checks import check_id, require, unknown_keys
-from decoupled_rcnn.reproduction.manifest.claims import parse_claims
+from decoupled_rcnn.reproduction.manifest.claims import parse_claims, parse_decision
 from decoupled_rcnn.reproduction.manifest.model import (
     DEFAULT_MANIFEST,
     DEFAULT_TEST,
@@ -32,7 +32,7 @@ from decoupled_rcnn.reproduction.manifest.model import (
 )
 
 _TOP_KEYS = {"version", "paper", "metrics", "schedules", "test_settings", "cost_model",
-             "experiments", "tables", "claims"}
+             "experiments", "tables", "claims", "decision"}
 _EXPERIMENT_KEYS = {"model", "backbone", "dataset", "schedule", "config", "overrides",
                     "description", "note"}
 _TEST_KEYS = {"split", "score_thr", "nms", "stage_pair", "overrides", "description"}
@@ -97,7 +97,8 @@ def build_manifest(data: Mapping[str, Any], path: Path | None = None) -> Manifes
         if exp_id not in used:
             errors.append(f"experiments.{exp_id}: declared but no table row uses it")
     _check_cost_model(data.get("cost_model") or {}, experiments, errors)
-    claims = parse_claims(data.get("claims") or [], tables, errors)
+    decision = parse_decision(data.get("decision") or {}, errors)
+    claims = parse_claims(data.get("claims") or [], tables, errors, decision)
     if DEFAULT_TEST not in tests:
         errors.append(f"test_settings: the {DEFAULT_TEST!r} test setting is required")
     if errors:
@@ -106,7 +107,7 @@ def build_manifest(data: Mapping[str, Any], path: Path | None = None) -> Manifes
     return Manifest(path=path, metrics=metrics, schedules=schedules, tests=tests,
                     experiments=experiments, tables=tables,
                     cost_model=dict(data.get("cost_model") or {}),
-                    paper=dict(data.get("paper") or {}), claims=claims)
+                    paper=dict(data.get("paper") or {}), claims=claims, decision=decision)
 
 
 def _check_cost_model(cost: Mapping, experiments: Mapping[str, Experiment],

@@ -319,11 +319,15 @@ def _tables(manifest: Manifest, tables: Sequence[str] | None) -> list[Table]:
 def write_tables(manifest: Manifest, results: Results, *, tables: Mapping[str, str | Path],
                  cells: str | Path, runs: str | Path, claims: str | Path | None = None,
                  seeds: Sequence[int] | None = None,
-                 aliases: Mapping[str, str] | None = None) -> dict[str, Path]:
+                 aliases: Mapping[str, str] | None = None,
+                 claim_settings: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write each table's CSV (``tables``: table id -> path), the cells, runs and claims.
 
     Args:
         seeds: the seeds to expect (default: every seed found in ``results``).
+        claim_settings: ``floor`` (the learnability floor on the baseline's AP50, percent;
+            absent: no gate), ``stand_in_limits`` and ``tiny`` (bools) for
+            :func:`~decoupled_rcnn.reproduction.results.claims.evaluate_claims`.
     """
     if seeds is None:
         seeds = sorted({s for per in results.evaluations.values() for s in per}) or [0]
@@ -335,11 +339,19 @@ def write_tables(manifest: Manifest, results: Results, *, tables: Mapping[str, s
     written["cells"] = _to_csv(cell_frame, cells)
     written["runs"] = _to_csv(run_frame, runs)
     if claims is not None:
-        from decoupled_rcnn.reproduction.results.claims import evaluate_claims
+        from decoupled_rcnn.reproduction.results.claims import baseline_ap50, evaluate_claims
 
         chosen = set(tables)
-        verdicts = evaluate_claims(manifest, run_frame)
-        written["claims"] = _to_csv(verdicts[verdicts["table"].isin(chosen)], claims)
+        settings = dict(claim_settings or {})
+        gate = (baseline_ap50(manifest, results, seeds, list(manifest.tables))
+                if "floor" in settings else None)
+        verdicts = evaluate_claims(
+            manifest, run_frame, [c.id for c in manifest.claims.values() if c.table in chosen],
+            aliases=aliases or results.aliases, gate=gate,
+            floor=float(settings.get("floor", 0.0)),
+            stand_in_limits=bool(settings.get("stand_in_limits", False)),
+            tiny=bool(settings.get("tiny", False)))
+        written["claims"] = _to_csv(verdicts, claims)
     return written
 
 
