@@ -55,11 +55,8 @@ def eval_setting(tmp_path_factory):
 
 
 def _weights_of(wcfg, experiment, path, classes=None):
-    from decoupled_rcnn.reproduction.plan.compose import (
-        build_model,
-        experiment_config,
-        set_num_classes,
-    )
+    from decoupled_rcnn.reproduction.plan.compose import build_model, experiment_config
+    from decoupled_rcnn.reproduction.plan.config_parts import set_num_classes
 
     cfg = experiment_config(wcfg, experiment)
     if classes is not None:
