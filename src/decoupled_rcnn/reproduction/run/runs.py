@@ -233,13 +233,7 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
                        "images": num_images, "commit": git_commit(), "hardware": hardware()},
     }
     if server_only:
-        archive = dets.with_suffix(".zip")
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.write(dets, arcname=f"detections_test-dev2017_{metrics_out.parent.name}"
-                                   "_results.json")
-        result.update(submission=str(archive), metrics={},
-                      note="COCO test-dev has no public labels: submit the zip to the "
-                           "COCO detection evaluation server (codalab), bbox track.")
+        result.update(_submission(dets, metrics_out.parent.name))
     elif voc07:
         result["metrics"] = voc_box_metrics(ann_file, dets)
     else:
@@ -247,3 +241,13 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
                              "voc07_11point": voc07_box_metrics(ann_file, dets)}
     write_json_atomic(result, metrics_out)
     return result
+
+
+def _submission(dets: Path, name: str) -> dict[str, Any]:
+    """Zip detections as the COCO test-dev server takes them; what the metrics file says."""
+    archive = dets.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(dets, arcname=f"detections_test-dev2017_{name}_results.json")
+    return {"submission": str(archive), "metrics": {},
+            "note": "COCO test-dev has no public labels: submit the zip to the COCO detection "
+                    "evaluation server (codalab), bbox track."}
