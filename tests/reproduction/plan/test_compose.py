@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from decoupled_rcnn.reproduction.plan.compose import compose_config
 from decoupled_rcnn.reproduction.plan.config_parts import DataSpec, ShortSchedule, set_num_classes
 
@@ -86,3 +88,13 @@ def test_load_config_reads_a_package_config_with_overrides():
     assert cfg.filename.endswith("mmdet/.mim/configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py")
     assert cfg.model.roi_head.bbox_head.num_classes == 20  # the override, not COCO's 80
     assert cfg.train_cfg.max_epochs == 12  # from its mmdet::_base_ schedule
+
+
+def test_load_config_finds_a_relative_path_from_the_working_directory(tmp_path, monkeypatch):
+    from decoupled_rcnn.reproduction.plan.compose import load_config
+
+    (tmp_path / "mine.py").write_text("answer = 41\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config("mine.py", {"answer": 42}).answer == 42
+    with pytest.raises(FileNotFoundError):
+        load_config("absent.py")  # neither here nor under the repository root

@@ -185,7 +185,8 @@ def load_config(config: str | Path, overrides: Mapping[str, Any] | None = None) 
     """A config file with overrides merged.
 
     Args:
-        config: a file path (relative paths from the repository root) or a config shipped
+        config: a file path (a relative one from the working directory where it exists
+            there, else from the repository root) or a config shipped
             with an OpenMMLab package, ``package::rel/path.py`` (e.g.
             ``mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py``), found by mmengine's
             :func:`mmengine.hub.get_config`. ``cfg.filename`` is the file it was read from.
@@ -202,8 +203,8 @@ def load_config(config: str | Path, overrides: Mapping[str, Any] | None = None) 
             cfg = get_config(text)
         else:
             path = Path(text)
-            cfg = Config.fromfile(path if path.is_absolute() else REPO_ROOT / path,
-                                  import_custom_modules=False)
+            cfg = Config.fromfile(path if path.is_absolute() or path.is_file()
+                                  else REPO_ROOT / path, import_custom_modules=False)
     if overrides:
         cfg.merge_from_dict(dict(overrides))
     return cfg
