@@ -13,8 +13,14 @@ from mmengine.hub import get_config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import decoupled_rcnn.models  # noqa: F401  (installs the checkpoint allow-list)
-from decoupled_rcnn.checkpoint import UnsafeCheckpointError, safe_checkpoint_globals
+import decoupled_rcnn.models  # noqa: F401  (registers the safe checkpoint loader)
+from decoupled_rcnn.checkpoint import (
+    HISTORY_STATISTICS,
+    UnsafeCheckpointError,
+    checkpoint_safety,
+    load_checkpoint_file,
+    safe_checkpoint_globals,
+)
 from decoupled_rcnn.reproduction.run.runs import build_runner
 
 
@@ -81,19 +87,22 @@ def test_runner_checkpoint_needs_the_allow_list(trained_two_iters):
     assert runner.iter == 2
     ckpt = work_dir / "iter_2.pth"
     assert ckpt.is_file()
-    ours = torch.serialization.get_safe_globals()
-    torch.serialization.clear_safe_globals()
-    try:  # what torch alone would refuse in a Runner checkpoint
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(ckpt))
-    finally:
-        torch.serialization.add_safe_globals(ours)
+    # None of ours is allow-listed process-wide: torch alone refuses a Runner checkpoint.
+    ours = safe_checkpoint_globals()
+    assert not [g for g in torch.serialization.get_safe_globals() if g in ours]
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(ckpt))
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(ckpt, map_location="cpu", weights_only=True)
     assert any("HistoryBuffer" in name for name in unsafe), unsafe
     allowed = {g[1] if isinstance(g, tuple) else f"{g.__module__}.{g.__qualname__}"
                for g in safe_checkpoint_globals()}
     assert set(unsafe) <= allowed, set(unsafe) - allowed
-    # The file loads with weights_only on, and carries the iteration it was saved at.
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    # Within the scoped allow-list the file loads with weights_only on, and carries the
+    # iteration it was saved at.
+    with checkpoint_safety():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
     assert state["meta"]["iter"] == 2
+    assert not [g for g in torch.serialization.get_safe_globals() if g in ours]  # undone
 
 
 class TrainedIterations(Hook):
@@ -121,7 +130,7 @@ def test_resume_continues_to_iteration_four(trained_two_iters, tiny_coco):
     # Iterations 3 and 4 ran, and only they: a restart at 0 would run [0, 1, 2, 3].
     assert trained.iters == [2, 3], f"resume ran iterations {trained.iters} (counter values)"
     assert runner.iter == 4
-    state = torch.load(work_dir / "iter_4.pth", map_location="cpu", weights_only=True)
+    state = load_checkpoint_file(str(work_dir / "iter_4.pth"), map_location="cpu")
     assert state["meta"]["iter"] == 4
     # Training went on from the resumed weights: some parameter changed after iteration 2.
     changed = [k for k, v in runner.model.state_dict().items()
@@ -185,3 +194,43 @@ def test_fresh_process_loads_a_runner_checkpoint(trained_two_iters):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("2")
+
+
+def test_history_buffer_pickles_only_its_built_in_statistics():
+    """Pins mmengine's HistoryBuffer: the getattr names its pickle carries are ours to allow.
+
+    Fails when the pinned version pickles other statistics methods (or none), so
+    :data:`~decoupled_rcnn.checkpoint.HISTORY_STATISTICS` must follow.
+    """
+    import io
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    fetched: list[tuple[object, str]] = []
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            if module in ("builtins", "__builtin__") and name == "getattr":
+                return lambda obj, attr: fetched.append((obj, attr)) or getattr(obj, attr)
+            return super().find_class(module, name)
+
+    buffer = HistoryBuffer()
+    buffer.update(1.5)
+    data = pickle.dumps({"hub": buffer}, protocol=torch.serialization.DEFAULT_PROTOCOL)
+    Recorder(io.BytesIO(data)).load()  # as torch.save pickles it
+    assert {obj for obj, _ in fetched} == {HistoryBuffer}
+    assert {attr for _, attr in fetched} == set(HISTORY_STATISTICS)
+
+
+def test_scoped_allow_list_loads_a_history_buffer(tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    buffer = HistoryBuffer()
+    buffer.update(2.0)
+    buffer.update(4.0)
+    path = tmp_path / "hub.pth"
+    torch.save({"meta": {"hub": buffer}}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)  # outside the scope: refused
+    loaded = load_checkpoint_file(str(path))["meta"]["hub"]
+    assert loaded.mean() == 3.0 and loaded.current() == 4.0

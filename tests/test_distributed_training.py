@@ -22,7 +22,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from decoupled_rcnn.checkpoint import install_checkpoint_safety
+from decoupled_rcnn.checkpoint import load_checkpoint_file
 from decoupled_rcnn.reproduction.pipeline import prepare_data
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
@@ -33,7 +33,6 @@ EXPERIMENT = "voc_r101_dec_c3_reg085_l100"
 ITERS, INTERVAL, IMAGES_PER_ITER = 40, 5, 4
 TRAIN = """
 import json, sys
-from decoupled_rcnn.checkpoint import install_checkpoint_safety
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.pipeline import run_training
 wcfg = json.loads(open(sys.argv[1]).read())
@@ -121,10 +120,9 @@ def test_the_interrupted_run_resumes_from_rank_0s_checkpoint(runs):
     assert INTERVAL <= step < ITERS
     assert f"resumed epoch: 0, iter: {step}" in runs["log"]
     assert f"[{ITERS}/{ITERS}]" in runs["log"] and f"[{step}/{ITERS}]" not in runs["log"]
-    install_checkpoint_safety()  # mmengine's checkpoints carry its message hub's types
     work = runs["train_dir"] / "work"
-    for ckpt in work.glob("iter_*.pth"):
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    for ckpt in work.glob("iter_*.pth"):  # they carry mmengine's message hub's types
+        state = load_checkpoint_file(str(ckpt), map_location="cpu")
         assert state["meta"]["iter"] == int(ckpt.stem.split("_")[1])
     final = torch.load(runs["train_dir"] / "model.pth", map_location="cpu", weights_only=True)
     assert final["meta"]["iter"] == ITERS

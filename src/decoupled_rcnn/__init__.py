@@ -3,9 +3,9 @@
 Model modules are registered by ``custom_imports=dict(imports=['decoupled_rcnn.models'])``.
 Importing :mod:`decoupled_rcnn.models` (as every config of ours does) or
 :mod:`decoupled_rcnn.reproduction.run.runs` (what every training and evaluation runs through)
-allow-lists the types that mmengine Runner checkpoints contain, so they load under torch's
-``weights_only=True`` default (see :mod:`decoupled_rcnn.checkpoint`). The package root
-itself imports nothing heavy, so the workflow's DAG and ``--help`` stay fast.
+makes mmengine load local checkpoints with ``weights_only=True`` and, only during those
+loads, the types a Runner checkpoint contains allow-listed (see :mod:`decoupled_rcnn.checkpoint`).
+The package root itself imports nothing heavy, so the workflow's DAG and ``--help`` stay fast.
 """
 
 import warnings

@@ -25,10 +25,13 @@ from decoupled_rcnn.datasets import DatasetError  # noqa: E402
 from decoupled_rcnn.datasets.custom import (  # noqa: E402
     CustomSource,
     custom_classes,
-    prepare_custom,
     voc_split_ids,
 )
-from decoupled_rcnn.datasets.custom_check import check_custom, format_check  # noqa: E402
+from decoupled_rcnn.datasets.custom_check import (  # noqa: E402
+    check_custom,
+    format_check,
+    prepare_custom,
+)
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

@@ -40,7 +40,8 @@ def train_and_evaluate(root: Path, *, old: bool = False) -> dict:
     from decoupled_rcnn.datasets import generate_synthetic
     from decoupled_rcnn.embedded.pretrain import pretrain_backbone
     from decoupled_rcnn.evaluation import coco_box_metrics
-    from decoupled_rcnn.reproduction.plan.compose import DataSpec, ShortSchedule, compose_config
+    from decoupled_rcnn.reproduction.plan.compose import compose_config
+    from decoupled_rcnn.reproduction.plan.config_parts import DataSpec, ShortSchedule
 
     torch.set_num_threads(1)
     data = generate_synthetic(root / "data", seed=0, num_train=NUM_TRAIN, num_val=NUM_VAL)

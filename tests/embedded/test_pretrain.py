@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from decoupled_rcnn.datasets import generate_synthetic
-from decoupled_rcnn.embedded.pretrain import CropSampler, pretrain_backbone, tiny_backbone_variant
-from decoupled_rcnn.reproduction.plan.compose import DataSpec, compose_config
+from decoupled_rcnn.embedded.pretrain import CropSampler, pretrain_backbone
+from decoupled_rcnn.embedded.tiny import tiny_backbone_variant
+from decoupled_rcnn.reproduction.plan.compose import compose_config
+from decoupled_rcnn.reproduction.plan.config_parts import DataSpec
 
 R50 = "configs/faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py"
 DECOUPLED_R50 = "configs/decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py"

@@ -207,3 +207,15 @@ def test_reads_mmdet_cocometric_output_and_agrees_with_it(tmp_path: Path):
     assert 0.0 < ours["AP90"] < ours["AP50"]
     for key, name in (("AP", "bbox_mAP"), ("AP50", "bbox_mAP_50"), ("AP75", "bbox_mAP_75")):
         assert round(ours[key], 3) == pytest.approx(theirs[f"coco/{name}"], abs=1e-9), key
+
+
+def test_ground_truth_gets_the_dataset_checks(tmp_path: Path):
+    """Evaluation validates ground truth with the datasets' COCO check, not a second one."""
+    orphan = gt_doc([(1, MEDIUM)])
+    orphan["annotations"][0]["image_id"] = 5
+    gt_file = tmp_path / "orphan.json"
+    gt_file.write_text(json.dumps(orphan))
+    with pytest.raises(DatasetError, match=r"orphan.json: annotation 1 points at image id 5"):
+        coco_box_metrics(gt_file, [])
+    bare = gt_doc([])  # no boxes at all: nothing to measure, not an error
+    assert coco_box_metrics(bare, []) == dict.fromkeys(METRIC_KEYS)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from decoupled_rcnn import cli
-from decoupled_rcnn.measure import benchmark
+from decoupled_rcnn.measure import bench_output, benchmark
 from decoupled_rcnn.provenance import hardware_name
 from decoupled_rcnn.reproduction.results.tables import read_result
 
@@ -64,7 +64,7 @@ def test_entries_have_every_field_and_consistent_times(result):
     assert [e["name"] for e in entries] == ["fpn", "decoupled"]
     assert [e["config"] for e in entries] == [FPN, DECOUPLED]
     for e in entries:
-        for key in benchmark.METRIC_FIELDS:
+        for key in bench_output.METRIC_FIELDS:
             assert key in e, key
         for kind, median, low in (("infer", "s_per_img", "s_per_img_min"),
                                   ("train", "train_s_per_iter", "train_s_per_iter_min")):
@@ -91,7 +91,7 @@ def test_ratios_are_measured_times_over_the_baselines(result):
 
 def test_out_file_equals_stdout_and_tables_read_one_entry(result, bench, tmp_path):
     assert json.loads(bench["path"].read_text()) == result  # two entries: no top-level metrics
-    path = benchmark.write_benchmark_json(result, tmp_path / "benchmark.json", entry="decoupled")
+    path = bench_output.write_benchmark_json(result, tmp_path / "benchmark.json", entry="decoupled")
     read = read_result(path)
     decoupled = result["entries"][1]
     assert read.status == "ok" and read.provenance["hardware"] == result["header"]["hardware"]

@@ -52,7 +52,7 @@ def _progress(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn.measure import benchmark
+    from decoupled_rcnn.measure import bench_output, benchmark
 
     # Anything the models print while measuring goes to stderr, so that --json stays parseable.
     with contextlib.redirect_stdout(sys.stderr):
@@ -71,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else _progress,
         )
     if args.out:
-        benchmark.write_benchmark_json(result, args.out)
-    print(json.dumps(result, indent=2) if args.json else benchmark.format_table(result))
+        bench_output.write_benchmark_json(result, args.out)
+    print(json.dumps(result, indent=2) if args.json else bench_output.format_table(result))
     return 0

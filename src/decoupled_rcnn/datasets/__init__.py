@@ -12,7 +12,7 @@ from decoupled_rcnn.datasets.coco import (
     check_coco_json,
     check_coco_root,
 )
-from decoupled_rcnn.datasets.common import DatasetError, load_json, write_json_atomic
+from decoupled_rcnn.datasets.common import DatasetError, load_json
 from decoupled_rcnn.datasets.synthetic import (
     SYNTHETIC_CLASSES,
     SyntheticSummary,
@@ -41,5 +41,4 @@ __all__ = [
     "dataset_cfg_options",
     "generate_synthetic",
     "load_json",
-    "write_json_atomic",
 ]

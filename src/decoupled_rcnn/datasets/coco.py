@@ -27,6 +27,7 @@ __all__ = [
     "COCO_SPLITS",
     "CocoSplitSummary",
     "box_is_degenerate",
+    "check_coco_doc",
     "check_coco_json",
     "check_coco_root",
     "require_dataset_root",
@@ -49,19 +50,19 @@ COCO_LAYOUT = (
 
 @dataclass(frozen=True)
 class CocoSplitSummary:
-    """What :func:`check_coco_json` found in one annotation file.
+    """What :func:`check_coco_json` (or :func:`check_coco_doc`) found in one annotation file.
 
     Attributes:
-        ann_file: The annotation json.
-        img_dir: Folder the images' ``file_name`` are relative to.
+        ann_file: The annotation json (None: a document given in memory).
+        img_dir: Folder the images' ``file_name`` are relative to (None: not given).
         num_images: Images listed.
         num_annotations: Annotations kept (valid boxes), crowd/ignore regions included.
         num_dropped: Annotations whose box is degenerate or outside the image.
         categories: Category names in category-id order.
     """
 
-    ann_file: Path
-    img_dir: Path
+    ann_file: Path | None
+    img_dir: Path | None
     num_images: int
     num_annotations: int
     num_dropped: int
@@ -130,8 +131,9 @@ def _require_list(doc: dict, key: str, ann_file: Path) -> list:
     return value
 
 
-def _check_images(images: list, ann_file: Path, img_dir: Path, check_files: bool) -> dict:
-    finder = _ImageFinder(img_dir)
+def _check_images(images: list, ann_file: Path | None, img_dir: Path | None) -> dict:
+    check_files = img_dir is not None
+    finder = _ImageFinder(img_dir) if check_files else None
     by_id: dict[Any, dict] = {}
     for index, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
@@ -142,7 +144,7 @@ def _check_images(images: list, ann_file: Path, img_dir: Path, check_files: bool
             raise DatasetError(ann_file, f"image id {img['id']} has no positive width/height")
         if img["id"] in by_id:
             raise DatasetError(ann_file, f"duplicate image id {img['id']}")
-        if check_files and not finder.exists(img["file_name"]):
+        if finder is not None and not finder.exists(img["file_name"]):
             raise DatasetError(
                 ann_file, f"image id {img['id']} points at missing image file "
                 f"{img_dir / img['file_name']}"
@@ -182,11 +184,38 @@ def check_coco_json(
             is not four finite numbers, or an empty split (no images, or no valid box where
             annotations are required).
     """
-    ann_file, img_dir = Path(ann_file), Path(img_dir)
-    doc = load_json(ann_file)
+    ann_file = Path(ann_file)
+    return check_coco_doc(load_json(ann_file), ann_file, Path(img_dir),
+                          require_annotations=require_annotations, check_files=check_files)
+
+
+def check_coco_doc(
+    doc: Any,
+    ann_file: Path | None,
+    img_dir: Path | None = None,
+    *,
+    require_annotations: bool = True,
+    check_files: bool = True,
+) -> CocoSplitSummary:
+    """Validate a loaded COCO detection document (the checks of :func:`check_coco_json`).
+
+    Args:
+        doc: The decoded json.
+        ann_file: Where it was read from, for the messages (None: given in memory).
+        img_dir: The image folder (None: neither it nor any image file is checked).
+        require_annotations: False for image-info files without labels (test-dev) and for
+            ground truth that may have no box (evaluation).
+        check_files: as :func:`check_coco_json` (with ``img_dir`` only).
+
+    Returns:
+        As :func:`check_coco_json`.
+
+    Raises:
+        DatasetError: as :func:`check_coco_json`, the message starting with ``ann_file``.
+    """
     if not isinstance(doc, dict):
         raise DatasetError(ann_file, "malformed COCO json: top level is not an object")
-    if not img_dir.is_dir():
+    if img_dir is not None and not img_dir.is_dir():
         raise DatasetError(img_dir, f"image folder for {ann_file.name} not found")
     categories = _require_list(doc, "categories", ann_file)
     cat_names: dict[Any, str] = {}
@@ -197,7 +226,8 @@ def check_coco_json(
     if not cat_names:
         raise DatasetError(ann_file, "no categories")
 
-    images = _check_images(_require_list(doc, "images", ann_file), ann_file, img_dir, check_files)
+    images = _check_images(_require_list(doc, "images", ann_file), ann_file,
+                           img_dir if check_files else None)
     if not images:
         raise DatasetError(ann_file, "empty split: no images")
 

@@ -17,10 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from decoupled_rcnn.provenance import write_json_atomic  # noqa: F401  (re-exported)
-
-__all__ = ["DatasetError", "atomic_directory", "is_finite_number", "load_json",
-           "write_json_atomic"]
+__all__ = ["DatasetError", "atomic_directory", "is_finite_number", "load_json"]
 
 
 

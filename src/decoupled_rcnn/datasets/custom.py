@@ -12,8 +12,8 @@ The workflow config's ``data.custom`` says where the data is and in which format
   line), or, without them, the stated rule: the ids sorted, every ``val_every``-th one
   (the ``val_every``-th, the ``2 * val_every``-th, ...) in val, the rest in train. The classes:
   ``classes`` when given, else the sorted set of every ``<object><name>``. Prepared once into
-  COCO json (:func:`prepare_custom`, via :func:`~decoupled_rcnn.datasets.voc.voc_records_to_coco`),
-  then read like COCO.
+  COCO json (:func:`~decoupled_rcnn.datasets.custom_check.prepare_custom`, via
+  :func:`~decoupled_rcnn.datasets.voc.voc_records_to_coco`), then read like COCO.
 
 Relative paths are taken from ``root``. Difficult objects (VOC) become ``iscrowd=1`` and
 crowd regions are ignored by training and scoring, as for the built-in datasets. Every
@@ -34,8 +34,7 @@ from typing import Any
 from decoupled_rcnn.datasets.common import DatasetError, load_json
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLITS", "CustomSource", "convert_custom_voc", "custom_classes",
-           "custom_split_files",
-           "find_image", "prepare_custom", "scan_voc_names", "voc_split_ids"]
+           "custom_split_files", "find_image", "scan_voc_names", "voc_split_ids"]
 
 #: Image file endings looked for beside a VOC XML without a usable ``<filename>``.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
@@ -255,7 +254,8 @@ def custom_split_files(source: CustomSource, out_dir: str | os.PathLike) -> dict
                                                                                tuple[Path, Path]]:
     """``split -> (COCO json, image folder)`` training and evaluation read.
 
-    VOC: the json :func:`prepare_custom` writes under ``out_dir``; COCO: the given files.
+    VOC: the json :func:`~decoupled_rcnn.datasets.custom_check.prepare_custom` writes under
+    ``out_dir``; COCO: the given files.
     """
     if source.format == "coco":
         return {s: (source.path(f"{s}_ann"), source.path(f"{s}_images")) for s in SPLITS}
@@ -299,29 +299,3 @@ def convert_custom_voc(source: CustomSource, classes: Sequence[str],
             entries.append((xml, found, record))
         voc_records_to_coco(entries, Path(out_dir) / f"{split}.json", classes,
                             description=f"{source.name} {split}", where=source.root)
-
-
-def prepare_custom(source: CustomSource, out_dir: str | os.PathLike) -> dict[str, Any]:
-    """Check a custom dataset (and convert VOC XML to COCO json under ``out_dir``).
-
-    Returns:
-        A summary: name, format, classes, and per split the json and its counts
-        (:class:`~decoupled_rcnn.datasets.custom_check.SplitStats`, boxes per class included).
-
-    Raises:
-        DatasetError: the first problem found (``decoupled-rcnn check-data`` lists them all).
-    """
-    from decoupled_rcnn.datasets.coco import check_coco_json
-    from decoupled_rcnn.datasets.custom_check import split_stats
-
-    classes = custom_classes(source)
-    files = custom_split_files(source, out_dir)
-    summary: dict[str, Any] = {"name": source.name, "format": source.format,
-                               "classes": list(classes), "splits": {}}
-    if source.format == "voc":
-        convert_custom_voc(source, classes, out_dir)
-    for split, (ann, img_dir) in files.items():
-        check_coco_json(ann, img_dir)
-        summary["splits"][split] = {"ann_file": str(ann),
-                                    **split_stats(ann, classes, split).as_dict()}
-    return summary

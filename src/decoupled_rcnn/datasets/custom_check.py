@@ -2,14 +2,16 @@
 
 :func:`split_stats` counts one COCO json split (images, boxes, ignored and dropped boxes,
 boxes per class, box sizes against COCO's small / medium / large area bands, image sizes);
-:func:`check_custom` runs the same checks as :func:`~decoupled_rcnn.datasets.custom.prepare_custom`
-but collects every problem instead of stopping at the first (VOC: per XML file; COCO: the
-first structural fault of each json, as :func:`~decoupled_rcnn.datasets.coco.check_coco_json`
-reports it); :func:`format_check` prints the result.
+:func:`prepare_custom` checks a custom dataset for the workflow (converting VOC XML) and stops
+at the first problem; :func:`check_custom` runs the same checks but collects every problem
+(VOC: per XML file; COCO: the first structural fault of each json, as
+:func:`~decoupled_rcnn.datasets.coco.check_coco_json` reports it); :func:`format_check` prints
+the result.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +20,16 @@ from typing import Any
 
 from decoupled_rcnn.datasets.coco import box_is_degenerate, check_coco_json
 from decoupled_rcnn.datasets.common import DatasetError, is_finite_number, load_json
+from decoupled_rcnn.datasets.custom import (
+    CustomSource,
+    convert_custom_voc,
+    custom_classes,
+    custom_split_files,
+    scan_voc_names,
+)
 
 __all__ = ["AREA_BANDS", "DataCheck", "SplitStats", "check_custom", "format_check",
-           "split_stats"]
+           "prepare_custom", "split_stats"]
 
 #: COCO's object size bands by box area in pixels (``COCOeval``'s areaRng).
 AREA_BANDS: tuple[tuple[str, float, float], ...] = (
@@ -109,14 +118,6 @@ def check_custom(custom: Mapping[str, Any]) -> DataCheck:
     Returns:
         Classes, per-split counts and every problem found (one line each, naming the file).
     """
-    from decoupled_rcnn.datasets.custom import (
-        CustomSource,
-        convert_custom_voc,
-        custom_classes,
-        custom_split_files,
-        scan_voc_names,
-    )
-
     result = DataCheck(str(custom.get("name") or "custom"), str(custom.get("format", "coco")))
     try:
         source = CustomSource.from_config(custom)
@@ -163,3 +164,26 @@ def format_check(check: DataCheck) -> str:
     lines.append(f"problems: {len(check.problems)}" + ("" if check.problems else " (none)"))
     lines += [f"  {p}" for p in check.problems]
     return "\n".join(lines)
+
+
+def prepare_custom(source: CustomSource, out_dir: str | os.PathLike) -> dict[str, Any]:
+    """Check a custom dataset (and convert VOC XML to COCO json under ``out_dir``).
+
+    Returns:
+        A summary: name, format, classes, and per split the json and its counts
+        (:class:`SplitStats`, boxes per class included).
+
+    Raises:
+        DatasetError: the first problem found (``decoupled-rcnn check-data`` lists them all).
+    """
+    classes = custom_classes(source)
+    files = custom_split_files(source, out_dir)
+    summary: dict[str, Any] = {"name": source.name, "format": source.format,
+                               "classes": list(classes), "splits": {}}
+    if source.format == "voc":
+        convert_custom_voc(source, classes, out_dir)
+    for split, (ann, img_dir) in files.items():
+        check_coco_json(ann, img_dir)
+        summary["splits"][split] = {"ann_file": str(ann),
+                                    **split_stats(ann, classes, split).as_dict()}
+    return summary

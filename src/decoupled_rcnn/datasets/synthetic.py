@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from decoupled_rcnn.datasets.common import atomic_directory, write_json_atomic
+from decoupled_rcnn.datasets.common import atomic_directory
+from decoupled_rcnn.provenance import write_json_atomic
 
 __all__ = [
     "GENERATOR_VERSION",

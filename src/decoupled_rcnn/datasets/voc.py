@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from decoupled_rcnn.datasets.coco import box_is_degenerate, require_dataset_root
-from decoupled_rcnn.datasets.common import DatasetError, write_json_atomic
+from decoupled_rcnn.datasets.common import DatasetError
 from decoupled_rcnn.datasets.images import check_image
+from decoupled_rcnn.provenance import write_json_atomic
 
 __all__ = [
     "VOC_CLASSES",

@@ -36,7 +36,7 @@ from torch import nn
 from decoupled_rcnn.embedded.tiny import make_tiny, tiny_backbone_variant
 from decoupled_rcnn.provenance import save_torch_atomic
 
-__all__ = ["CropSampler", "pretrain_backbone", "tiny_backbone_variant"]
+__all__ = ["CropSampler", "pretrain_backbone"]
 
 #: Fraction of the crops that are background (label 0).
 BACKGROUND_FRACTION = 0.25
@@ -225,14 +225,11 @@ def pretrain_backbone(
     """
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    from mmengine.config import Config
 
-    from decoupled_rcnn.paths import REPO_ROOT
-    from decoupled_rcnn.reproduction.plan.compose import init_weights_quietly
+    from decoupled_rcnn.reproduction.plan.compose import init_weights_quietly, load_config
 
     start = time.perf_counter()
-    path = Path(model_config)
-    full = Config.fromfile(str(path if path.is_absolute() else REPO_ROOT / path))
+    full = load_config(model_config)
     cfg, variant = make_tiny(full), tiny_backbone_variant(full)
     prep = cfg.model.get("data_preprocessor") or {}
     norm = dict(mean=tuple(prep.get("mean", (123.675, 116.28, 103.53))),

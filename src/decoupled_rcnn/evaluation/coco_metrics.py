@@ -20,14 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from decoupled_rcnn.datasets.common import (
-    DatasetError,
-    is_finite_number,
-    load_json,
-    write_json_atomic,
-)
+from decoupled_rcnn.datasets.coco import check_coco_doc
+from decoupled_rcnn.datasets.common import DatasetError, is_finite_number, load_json
 
-__all__ = ["METRIC_KEYS", "coco_box_metrics", "evaluate_detections_file"]
+__all__ = ["METRIC_KEYS", "check_detections", "coco_box_metrics", "ground_truth_doc"]
 
 #: Metric name -> (IoU threshold or None for the 0.5:0.95 mean, area range name).
 _METRICS: dict[str, tuple[float | None, str]] = {
@@ -46,7 +42,21 @@ METRIC_KEYS: tuple[str, ...] = tuple(_METRICS)
 
 
 
-def _check_detections(dets: Any, source: Path | None, gt_doc: dict) -> list[dict]:
+def check_detections(dets: Any, source: Path | None, gt_doc: dict) -> list[dict]:
+    """Validate detections against their ground truth.
+
+    Args:
+        dets: the decoded detections (a list of ``{image_id, category_id, bbox, score}``).
+        source: the file they were read from, for the messages (None: given in memory).
+        gt_doc: the ground truth (:func:`ground_truth_doc`).
+
+    Returns:
+        ``dets``, unchanged.
+
+    Raises:
+        DatasetError: not a list, a box that is not four finite numbers, no numeric score, an
+            image or category the ground truth lacks.
+    """
     if not isinstance(dets, list):
         raise DatasetError(source, "detections must be a json list of {image_id, category_id, "
                            "bbox, score}")
@@ -72,24 +82,25 @@ def _check_detections(dets: Any, source: Path | None, gt_doc: dict) -> list[dict
     return dets
 
 
-def _check_ground_truth(doc: Any, source: Path | None) -> dict:
-    if not isinstance(doc, dict) or not all(
-        isinstance(doc.get(key), list) for key in ("images", "annotations", "categories")
-    ):
-        raise DatasetError(source, "ground truth is not a COCO json with images, annotations "
-                           "and categories")
-    if not doc["images"]:
-        raise DatasetError(source, "empty split: the ground truth has no images")
-    annotations = []
-    for index, ann in enumerate(doc["annotations"]):
-        if not isinstance(ann, dict) or not {"image_id", "category_id", "bbox"} <= ann.keys():
-            raise DatasetError(source, f"annotation {index} lacks image_id/category_id/bbox")
-        bbox = ann["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(is_finite_number, bbox))):
-            raise DatasetError(source, f"annotation {index} bbox is not [x, y, w, h] numbers")
-        # COCOeval needs these; a bbox-only json may omit them.
-        w, h = ann["bbox"][2:]
-        annotations.append({"id": index + 1, "iscrowd": 0, "area": w * h, **ann})
+def ground_truth_doc(ground_truth: str | os.PathLike | dict) -> dict:
+    """COCO ground truth, validated, with the fields COCOeval needs filled in.
+
+    Args:
+        ground_truth: a COCO json path or its loaded dict.
+
+    Returns:
+        The document with every annotation given an ``id`` (if it has none), ``iscrowd=0``
+        and ``area = w * h`` unless it has them: a bbox-only json may omit them.
+
+    Raises:
+        DatasetError: as :func:`~decoupled_rcnn.datasets.coco.check_coco_doc` (annotations
+            may be empty; image files are not checked).
+    """
+    source = None if isinstance(ground_truth, dict) else Path(ground_truth)
+    doc = ground_truth if source is None else load_json(source)
+    check_coco_doc(doc, source, require_annotations=False)
+    annotations = [{"id": index + 1, "iscrowd": 0, "area": ann["bbox"][2] * ann["bbox"][3],
+                    **ann} for index, ann in enumerate(doc.get("annotations", []))]
     return {**doc, "annotations": annotations}
 
 
@@ -115,12 +126,9 @@ def coco_box_metrics(
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    gt_source = None if isinstance(ground_truth, dict) else Path(ground_truth)
-    gt_doc = _check_ground_truth(
-        ground_truth if gt_source is None else load_json(gt_source), gt_source
-    )
+    gt_doc = ground_truth_doc(ground_truth)
     det_source = None if not isinstance(detections, str | os.PathLike) else Path(detections)
-    dets = _check_detections(
+    dets = check_detections(
         list(detections) if det_source is None else load_json(det_source), det_source, gt_doc
     )
 
@@ -150,29 +158,3 @@ def coco_box_metrics(
         valid = p[p > -1]
         results[name] = float(valid.mean()) if valid.size else None
     return results
-
-
-def evaluate_detections_file(
-    gt_file: str | os.PathLike,
-    dets_file: str | os.PathLike,
-    out_file: str | os.PathLike | None = None,
-    dataset: str = "coco",
-) -> dict[str, Any]:
-    """Box metrics of two files, optionally writing the metrics json atomically.
-
-    Args:
-        gt_file: COCO-format ground truth.
-        dets_file: detections json.
-        out_file: where to write the metrics, if given.
-        dataset: picks the metric (:func:`~decoupled_rcnn.evaluation.box_metrics_for`):
-            COCO-style AP by default, VOC 2007 11-point AP (COCO-style beside) for ``voc*``.
-
-    Returns:
-        The metrics dict.
-    """
-    from decoupled_rcnn.evaluation.voc_metrics import box_metrics_for
-
-    metrics = box_metrics_for(dataset)(Path(gt_file), Path(dets_file))
-    if out_file is not None:
-        write_json_atomic(metrics, out_file)
-    return metrics

@@ -22,7 +22,7 @@ averaging; we do not (a difference below 0.0005).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,13 @@ import numpy as np
 from decoupled_rcnn.datasets.common import load_json
 from decoupled_rcnn.evaluation.coco_metrics import (
     METRIC_KEYS,
-    _check_detections,
-    _check_ground_truth,
+    check_detections,
     coco_box_metrics,
+    ground_truth_doc,
 )
 
 __all__ = [
     "VOC_IOU_THRS",
-    "box_metrics_for",
     "voc07_box_metrics",
     "voc_box_metrics",
 ]
@@ -49,9 +48,6 @@ VOC_IOU_THRS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(
 #: Single-threshold metrics and their IoU.
 _AT_IOU: dict[str, float] = {
     "AP50": 0.5, "AP60": 0.6, "AP70": 0.7, "AP75": 0.75, "AP80": 0.8, "AP90": 0.9}
-
-MetricsFn = Callable[[Any, Any], dict[str, Any]]
-
 
 def _eval_map_inputs(gt_doc: dict, dets: Sequence[dict]) -> tuple[list, list, int]:
     """Per-image, per-class detections and annotations in ``eval_map``'s format.
@@ -116,11 +112,9 @@ def voc07_box_metrics(
     """
     from mmdet.evaluation.functional import eval_map
 
-    gt_source = None if isinstance(ground_truth, dict) else Path(ground_truth)
-    gt_doc = _check_ground_truth(
-        ground_truth if gt_source is None else load_json(gt_source), gt_source)
+    gt_doc = ground_truth_doc(ground_truth)
     det_source = None if not isinstance(detections, str | os.PathLike) else Path(detections)
-    dets = _check_detections(
+    dets = check_detections(
         list(detections) if det_source is None else load_json(det_source), det_source, gt_doc)
 
     results: dict[str, float | None] = dict.fromkeys(METRIC_KEYS)
@@ -157,17 +151,3 @@ def voc_box_metrics(
     metrics: dict[str, Any] = dict(voc07_box_metrics(ground_truth, detections))
     metrics["coco_style"] = coco_box_metrics(ground_truth, detections)
     return metrics
-
-
-def box_metrics_for(dataset: str) -> MetricsFn:
-    """The box-metric function for a paper dataset name or dataset config fragment.
-
-    Args:
-        dataset: ``voc0712`` (or any name starting with ``voc``) for the VOC tables, anything
-            else (``coco``, ``coco_detection``, ...) for COCO's.
-
-    Returns:
-        :func:`voc_box_metrics` for VOC, :func:`coco_box_metrics` otherwise; both take
-        ``(ground_truth, detections)``.
-    """
-    return voc_box_metrics if dataset.lower().startswith("voc") else coco_box_metrics

@@ -39,12 +39,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from decoupled_rcnn.measure.bench_output import (  # noqa: F401  (re-exported)
-    METRIC_FIELDS,
-    format_table,
-    metrics_payload,
-    write_benchmark_json,
-)
 from decoupled_rcnn.provenance import hardware_name
 
 __all__ = [
@@ -53,10 +47,7 @@ __all__ = [
     "TINY_SIZE",
     "BenchConfig",
     "benchmark",
-    "format_table",
-    "metrics_payload",
     "parse_config_spec",
-    "write_benchmark_json",
 ]
 
 #: Input (H, W) of the paper's speed and FLOPs numbers.
@@ -188,13 +179,12 @@ def _build(
         build_model,
         compose_config,
         init_weights_quietly,
-        num_classes,
     )
+    from decoupled_rcnn.reproduction.plan.config_parts import num_classes
 
     cfg = spec.cfg
     if cfg is None:
-        path = complexity.resolve_config_path(spec.config)
-        cfg = compose_config(path, spec.overrides, tiny=tiny, pretrained=False)
+        cfg = compose_config(spec.config, spec.overrides, tiny=tiny, pretrained=False)
     cfg = copy.deepcopy(cfg)
     cfg.model.backbone.init_cfg = None  # timing does not depend on the weights' values
     torch.manual_seed(seed)
@@ -314,7 +304,8 @@ def benchmark(
     Returns:
         ``{"status": "ok", "header": {...}, "entries": [...]}``. The header names the hardware,
         device, torch threads, size, repeats, warm-up, batch sizes and versions. Each entry
-        has ``name``, ``config``, ``overrides``, the :data:`METRIC_FIELDS` (times in seconds,
+        has ``name``, ``config``, ``overrides``, the
+        :data:`~decoupled_rcnn.measure.bench_output.METRIC_FIELDS` (times in seconds,
         medians unless ``_min``; ratios = this entry's time / the baseline's, from the median
         or the min; ``gflops``; ``params_trainable_m`` in millions) and the raw
         ``infer_times`` / ``train_times``.

@@ -37,34 +37,6 @@ PAPER_WORKFLOW_CONFIG = REPO_ROOT / "configs" / "workflow" / "paper.yaml"
 
 
 
-def resolve_config_path(config: str | Path) -> Path:
-    """Find a config file: ``mmdet::rel/path.py``, a path from the cwd or from the repo root.
-
-    Args:
-        config: ``package::relative/path.py`` (configs shipped with an OpenMMLab package,
-            e.g. ``mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py``) or a file path.
-
-    Returns:
-        The absolute path of an existing file.
-
-    Raises:
-        FileNotFoundError: if no such file exists.
-    """
-    text = str(config)
-    if "::" in text:
-        import importlib
-
-        package, rel = text.split("::", 1)
-        root = Path(importlib.import_module(package).__file__).parent / ".mim" / "configs"
-        candidates = [root / rel]
-    else:
-        candidates = [Path(text), REPO_ROOT / text]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise FileNotFoundError(f"config not found: {text} (tried {[str(c) for c in candidates]})")
-
-
 def build_detector(cfg) -> nn.Module:
     """Build a composed config's detector on the CPU, in eval mode, without loading weights.
 
@@ -196,7 +168,8 @@ def measure_complexity(
     Args:
         config: a composed mmengine ``Config``
             (:func:`decoupled_rcnn.reproduction.plan.compose.experiment_config`: the network the
-            workflow trains), or a config path (see :func:`resolve_config_path`), composed with
+            workflow trains), or a config path or ``mmdet::rel/path.py`` (see
+            :func:`~decoupled_rcnn.reproduction.plan.compose.load_config`), composed with
             ``cfg_options`` by :func:`~decoupled_rcnn.reproduction.plan.compose.compose_config`.
         cfg_options: dotted-key overrides (with a path only).
         input_shape: (C, H, W) of the single input image.
@@ -218,8 +191,8 @@ def measure_complexity(
         cfg, config_file = config, config.filename or ""
         config = config_file
     else:
-        config_file = str(resolve_config_path(config))
-        cfg = compose_config(config_file, cfg_options)
+        cfg = compose_config(config, cfg_options)
+        config_file = cfg.filename
     detector = build_detector(cfg)
     params = count_parameters(detector)
     result: dict[str, Any] = {
@@ -380,7 +353,7 @@ def measure_paper_rows(
             cfg = experiment_config(wcfg, row["experiment"], test_id=row.get("test"),
                                     manifest=manifest)
         else:
-            cfg = compose_config(resolve_config_path(row["config"]), options)
+            cfg = compose_config(row["config"], options)
         # Rows whose configs build the same network (e.g. 2x vs multi-scale 2x) share a count.
         key = json.dumps(cfg.model.to_dict(), sort_keys=True, default=str)
         if key not in cache:
@@ -388,7 +361,7 @@ def measure_paper_rows(
         measured = dict(cache[key])
         measured.update(
             config=str(row["config"]),
-            config_file=str(resolve_config_path(row["config"])),
+            config_file=cfg.filename,
             cfg_options=dict(options),
         )
         results.append(compare_with_paper(row, measured))

@@ -2,13 +2,13 @@
 
 Enable them in a config with
 ``custom_imports = dict(imports=['decoupled_rcnn.models'], allow_failed_imports=False)``.
-Importing this package installs the checkpoint allow-list
-(:func:`decoupled_rcnn.checkpoint.install_checkpoint_safety`) and replaces mmengine's
-``torchvision://`` checkpoint loader by one that does not need torchvision
+Importing this package makes mmengine load local checkpoints with ``weights_only`` on and the
+Runner's types allow-listed (:func:`decoupled_rcnn.checkpoint.register_safe_loader`) and
+replaces mmengine's ``torchvision://`` checkpoint loader by one that does not need torchvision
 (:mod:`decoupled_rcnn.models.pretrained`).
 """
 
-from decoupled_rcnn.checkpoint import install_checkpoint_safety
+from decoupled_rcnn.checkpoint import register_safe_loader
 from decoupled_rcnn.models.bbox_heads import DoubleConvRegHead
 from decoupled_rcnn.models.cascade_roi_head import SelectableCascadeRoIHead
 from decoupled_rcnn.models.detector import DecoupledRCNN
@@ -17,7 +17,7 @@ from decoupled_rcnn.models.roi_head import DecoupledRoIHead
 from decoupled_rcnn.models.rpn_head import DecoupledRPNHead
 from decoupled_rcnn.models.samplers import PositiveOnlySampler
 
-install_checkpoint_safety()
+register_safe_loader()
 install_torchvision_scheme()
 
 __all__ = [

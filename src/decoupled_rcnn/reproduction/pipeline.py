@@ -56,7 +56,8 @@ def prepare_data(wcfg: Mapping[str, Any], done: str | Path) -> None:
         result = generate_synthetic(layout.path("synthetic_data"), overwrite=True, **syn)
         summary["synthetic"] = repr(result)
     elif data["source"] == CUSTOM:  # your own dataset: checked (VOC XML converted) once
-        from decoupled_rcnn.datasets.custom import CustomSource, prepare_custom
+        from decoupled_rcnn.datasets.custom import CustomSource
+        from decoupled_rcnn.datasets.custom_check import prepare_custom
 
         summary["custom"] = prepare_custom(CustomSource.from_config(data["custom"]),
                                            layout.path("custom_json"))
@@ -225,7 +226,8 @@ def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
     (hardware named in its header) to ``summary`` and each experiment's numbers to its
     declared benchmark file, where the tables read them.
     """
-    from decoupled_rcnn.measure.benchmark import BenchConfig, benchmark, write_benchmark_json
+    from decoupled_rcnn.measure.bench_output import write_benchmark_json
+    from decoupled_rcnn.measure.benchmark import BenchConfig, benchmark
 
     layout = Layout.from_config(wcfg)
     manifest = _manifest(wcfg)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from decoupled_rcnn.reproduction.plan.compose import (
-    DataSpec,
-    ShortSchedule,
-    compose_config,
-    set_num_classes,
-)
+import pytest
+
+from decoupled_rcnn.reproduction.plan.compose import compose_config
+from decoupled_rcnn.reproduction.plan.config_parts import DataSpec, ShortSchedule, set_num_classes
 
 SYNTH = DataSpec("synthetic", Path("/data/syn"))
 SHORT = ShortSchedule(iters=8, lr=0.01, batch_size=2, warmup_iters=2, checkpoint_interval=4)
@@ -80,3 +78,23 @@ def test_no_warmup_means_no_warmup_scheduler():
                              data=SYNTH, tiny=True, pretrained=False,
                              schedule=dataclasses.replace(SHORT, warmup_iters=warmup))
         assert [s.type for s in cfg.param_scheduler] == types
+
+
+def test_load_config_reads_a_package_config_with_overrides():
+    from decoupled_rcnn.reproduction.plan.compose import load_config
+
+    cfg = load_config("mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
+                      {"model.roi_head.bbox_head.num_classes": 20})
+    assert cfg.filename.endswith("mmdet/.mim/configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py")
+    assert cfg.model.roi_head.bbox_head.num_classes == 20  # the override, not COCO's 80
+    assert cfg.train_cfg.max_epochs == 12  # from its mmdet::_base_ schedule
+
+
+def test_load_config_finds_a_relative_path_from_the_working_directory(tmp_path, monkeypatch):
+    from decoupled_rcnn.reproduction.plan.compose import load_config
+
+    (tmp_path / "mine.py").write_text("answer = 41\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config("mine.py", {"answer": 42}).answer == 42
+    with pytest.raises(FileNotFoundError):
+        load_config("absent.py")  # neither here nor under the repository root

@@ -55,11 +55,8 @@ def eval_setting(tmp_path_factory):
 
 
 def _weights_of(wcfg, experiment, path, classes=None):
-    from decoupled_rcnn.reproduction.plan.compose import (
-        build_model,
-        experiment_config,
-        set_num_classes,
-    )
+    from decoupled_rcnn.reproduction.plan.compose import build_model, experiment_config
+    from decoupled_rcnn.reproduction.plan.config_parts import set_num_classes
 
     cfg = experiment_config(wcfg, experiment)
     if classes is not None:
@@ -117,3 +114,17 @@ def test_the_matching_checkpoint_passes_the_check(eval_setting):
     wcfg, tmp = eval_setting
     ckpt = _weights_of(wcfg, DECOUPLED, tmp / "same.pth")
     check_checkpoint_matches(ckpt, build_model(experiment_config(wcfg, DECOUPLED)), DECOUPLED)
+
+
+def test_test_dev_detections_are_zipped_as_the_server_takes_them(tmp_path):
+    import zipfile
+
+    from decoupled_rcnn.reproduction.run import runs
+
+    dets = tmp_path / "dets.bbox.json"
+    dets.write_text("[]")
+    written = runs._submission(dets, "coco_r50")
+    assert written["metrics"] == {} and written["submission"] == str(tmp_path / "dets.bbox.zip")
+    with zipfile.ZipFile(written["submission"]) as zf:
+        assert zf.namelist() == ["detections_test-dev2017_coco_r50_results.json"]
+        assert zf.read(zf.namelist()[0]) == b"[]"

@@ -11,7 +11,6 @@ why, and the figure's one-sentence caption), which the report reads.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -252,8 +251,3 @@ def make_fig5(ann_file: str | Path, image_root: str | Path, detections: str | Pa
               "mean_matched_iou": _mean_matched(matches), "seed": seed}
     write_json_atomic(record, info)
     return record
-
-
-def read_info(path: str | Path) -> dict[str, Any]:
-    """A figure's JSON written by :func:`make_fig4` / :func:`make_fig5`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -19,50 +19,16 @@ from typing import Any
 
 from mmengine.config import Config, ConfigDict
 
+from decoupled_rcnn.compat import mmdet_bases_without_metafile_scan
 from decoupled_rcnn.paths import REPO_ROOT
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.config_parts import (
     DataSpec,
     ShortSchedule,
-    num_classes,
-    set_num_classes,
     use_dataset,
     use_short_schedule,
 )
 from decoupled_rcnn.reproduction.plan.layout import Layout
-
-__all__ = ["CUSTOM", "DataSpec", "ShortSchedule", "build_model", "compose_config", "config_chain",
-           "data_spec", "experiment_config", "import_custom_modules", "init_weights_quietly",
-           "load_config",
-           "num_classes", "run_identity", "set_num_classes", "short_schedule",
-           "evaluation_identity"]
-
-
-def _skip_metafile_scan_for_bases() -> None:
-    """Resolve ``mmdet::_base_/...`` without reading every metafile of the package.
-
-    mmengine 0.10.7 looks an external config up in all of the package's ``metafile.yml``
-    files (about 800 YAML documents for mmdet) before it falls back to the plain path, which
-    it always does for ``_base_`` files since "base config does not have a metafile". That
-    scan costs ~0.4 s per ``mmdet::`` base, i.e. most of composing a config; answering the
-    lookup's ValueError for ``_base_`` paths at once gives the same path.
-    """
-    from mmengine.config import config as mm_config
-
-    original = mm_config._get_external_cfg_path
-    if getattr(original, "skips_bases", False):
-        return
-
-    def lookup(package_path: str, cfg_file: str) -> str:
-        if cfg_file.startswith("_base_/"):
-            raise ValueError(f"{cfg_file} is a base config (no metafile entry)")
-        return original(package_path, cfg_file)
-
-    lookup.skips_bases = True  # type: ignore[attr-defined]
-    mm_config._get_external_cfg_path = lookup
-
-
-_skip_metafile_scan_for_bases()
 
 
 def compose_config(
@@ -169,8 +135,6 @@ def short_schedule(wcfg: Mapping[str, Any], epochs: int = _ONE_X_EPOCHS) -> Shor
     if short.pop("scale_by_epochs", False):
         factor = epochs / _ONE_X_EPOCHS
         short["iters"] = max(1, round(short["iters"] * factor))
-    else:
-        short.pop("scale_by_epochs", None)
     return ShortSchedule(**short)
 
 
@@ -201,7 +165,7 @@ def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int 
     model = wcfg["model"]
     pretrained_backbone = None
     if model["tiny"] and model["pretrained"]:
-        from decoupled_rcnn.embedded.pretrain import tiny_backbone_variant
+        from decoupled_rcnn.embedded.tiny import tiny_backbone_variant
 
         variant = tiny_backbone_variant(load_config(exp.config, overrides))
         pretrained_backbone = Layout.from_config(wcfg).path("pretrain", variant=variant)
@@ -218,14 +182,29 @@ def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int 
 
 
 def load_config(config: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
-    """A config file (relative paths from the repository root) with overrides merged.
+    """A config file with overrides merged.
+
+    Args:
+        config: a file path (a relative one from the working directory where it exists
+            there, else from the repository root) or a config shipped
+            with an OpenMMLab package, ``package::rel/path.py`` (e.g.
+            ``mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py``), found by mmengine's
+            :func:`mmengine.hub.get_config`. ``cfg.filename`` is the file it was read from.
+        overrides: dotted keys merged into the config.
 
     Its ``custom_imports`` are not imported here (composing needs no model code): whatever
     builds the model calls :func:`import_custom_modules` first.
     """
-    path = Path(config)
-    cfg = Config.fromfile(path if path.is_absolute() else REPO_ROOT / path,
-                          import_custom_modules=False)
+    text = str(config)
+    with mmdet_bases_without_metafile_scan():
+        if "::" in text:
+            from mmengine.hub import get_config
+
+            cfg = get_config(text)
+        else:
+            path = Path(text)
+            cfg = Config.fromfile(path if path.is_absolute() or path.is_file()
+                                  else REPO_ROOT / path, import_custom_modules=False)
     if overrides:
         cfg.merge_from_dict(dict(overrides))
     return cfg

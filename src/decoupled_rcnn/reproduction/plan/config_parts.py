@@ -16,6 +16,7 @@ from typing import Any
 
 from mmengine.config import Config, ConfigDict
 
+from decoupled_rcnn.compat import mmdet_bases_without_metafile_scan
 from decoupled_rcnn.datasets.cfg_options import dataset_cfg_options
 from decoupled_rcnn.paths import REPO_ROOT
 
@@ -128,8 +129,9 @@ def use_dataset(cfg: Config, data: DataSpec) -> None:
     becomes the same relative scales, discrete (``RandomChoiceResize``, the official six
     values) or a range (``RandomResize``), as the variant's config had them.
     """
-    fragment = Config.fromfile(DATASET_CONFIGS / f"{data.fragment}.py",
-                               import_custom_modules=False)
+    with mmdet_bases_without_metafile_scan():
+        fragment = Config.fromfile(DATASET_CONFIGS / f"{data.fragment}.py",
+                                   import_custom_modules=False)
     multiscale = _multiscale(
         cfg.get("train_dataloader", {}).get("dataset", {}).get("pipeline", []))
     for key in _DATA_KEYS:

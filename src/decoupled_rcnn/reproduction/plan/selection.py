@@ -70,9 +70,6 @@ class Selection:
         return [str(layout.path("metrics", experiment=ev.experiment, seed=seed, test=ev.test))
                 for ev in self.evaluations for seed in self.seeds]
 
-    def tests_of(self, experiment: str) -> list[str]:
-        return [ev.test for ev in self.evaluations if ev.experiment == experiment]
-
 
 def _fingerprint(wcfg: Mapping[str, Any]) -> str:
     digest = hashlib.sha256()

@@ -20,7 +20,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 
-from decoupled_rcnn.checkpoint import install_checkpoint_safety
+from decoupled_rcnn.checkpoint import load_checkpoint_file, register_safe_loader
 from decoupled_rcnn.provenance import git_commit, hardware, save_torch_atomic, write_json_atomic
 from decoupled_rcnn.reproduction.plan.compose import import_custom_modules
 from decoupled_rcnn.reproduction.run.distributed import images_per_iteration, setup_cpu_distributed
@@ -29,13 +29,13 @@ from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 __all__ = ["CheckpointMismatchError", "build_runner", "check_checkpoint_matches",
            "evaluate_experiment", "last_good_checkpoint", "save_weights", "train_experiment"]
 
-install_checkpoint_safety()
+register_safe_loader()
 
 
 def _loads(path: Path) -> bool:
     """Whether ``path`` is a complete checkpoint; a refused (unsafe) one raises instead."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_checkpoint_file(str(path), map_location="cpu")
     except pickle.UnpicklingError:
         raise  # complete but refused: never skip it silently
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile):
@@ -157,7 +157,7 @@ def check_checkpoint_matches(checkpoint: str | Path, model: torch.nn.Module, nam
         CheckpointMismatchError: one line naming the checkpoint, ``name``, the counts of
             missing / unexpected / shape-mismatched keys and the first few of each.
     """
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = load_checkpoint_file(str(checkpoint), map_location="cpu")
     weights = state.get("state_dict", state) if isinstance(state, dict) else {}
     weights = {re.sub(r"^module\.", "", k): v for k, v in weights.items()}
     model = model.module if hasattr(model, "module") else model
@@ -233,13 +233,7 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
                        "images": num_images, "commit": git_commit(), "hardware": hardware()},
     }
     if server_only:
-        archive = dets.with_suffix(".zip")
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.write(dets, arcname=f"detections_test-dev2017_{metrics_out.parent.name}"
-                                   "_results.json")
-        result.update(submission=str(archive), metrics={},
-                      note="COCO test-dev has no public labels: submit the zip to the "
-                           "COCO detection evaluation server (codalab), bbox track.")
+        result.update(_submission(dets, metrics_out.parent.name))
     elif voc07:
         result["metrics"] = voc_box_metrics(ann_file, dets)
     else:
@@ -247,3 +241,13 @@ def evaluate_experiment(cfg: Config, checkpoint: str | Path, metrics_out: str | 
                              "voc07_11point": voc07_box_metrics(ann_file, dets)}
     write_json_atomic(result, metrics_out)
     return result
+
+
+def _submission(dets: Path, name: str) -> dict[str, Any]:
+    """Zip detections as the COCO test-dev server takes them; what the metrics file says."""
+    archive = dets.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(dets, arcname=f"detections_test-dev2017_{name}_results.json")
+    return {"submission": str(archive), "metrics": {},
+            "note": "COCO test-dev has no public labels: submit the zip to the COCO detection "
+                    "evaluation server (codalab), bbox track."}
