@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any
 
 from decoupled_rcnn.reproduction.manifest.checks import check_id, require, unknown_keys
-from decoupled_rcnn.reproduction.manifest.model import (
+from decoupled_rcnn.reproduction.manifest.claim_types import (
     COST_EXPECTS,
     COST_LARGE,
     COST_SMALL,
@@ -43,8 +43,8 @@ from decoupled_rcnn.reproduction.manifest.model import (
     Claim,
     ClaimTerm,
     Decision,
-    Table,
 )
+from decoupled_rcnn.reproduction.manifest.model import Table
 
 _CLAIM_KEYS = {"id", "table", "text", "expect", "terms", "trend", "ratio", "note",
                "not_testable", "stand_in_limit", "tiny_limit"}

@@ -234,24 +234,36 @@ def evaluate_claims(manifest: Manifest, per_seed: pd.DataFrame,
             _values(claim, wide))
         _fill_spread(record, values)
         key = signature(manifest, claim, aliases)
-        if blocked and blocked[0] == NOT_TESTABLE:
-            record["verdict"], record["why"] = blocked
-        elif not len(values):
-            record["why"] = "no seed has every cell this claim needs"
-        elif key == ():
-            record["verdict"] = NOT_TESTABLE
-            record["why"] = "here: the compared rows are one run in this setting"
-        elif key in first_of:
-            record["verdict"], record["same_as"] = SAME_AS, first_of[key]
-            record["why"] = f"same statistic from the same runs as {first_of[key]}"
-        elif blocked:
-            first_of[key] = cid
-            record["verdict"], record["why"] = blocked
-        else:
-            first_of[key] = cid
-            _decide_alone(record, claim, values, decision.cost_ratio, tested)
+        _classify(record, claim, values, key, blocked, first_of, tested, decision.cost_ratio)
     _decide_family(records, tested, decision.q)
     return pd.DataFrame.from_records(records, columns=list(COLUMNS))
+
+
+def _classify(record: dict[str, Any], claim: Claim, values: pd.Series, key: tuple,
+              blocked: tuple[str, str] | None, first_of: dict[tuple, str],
+              tested: dict, cost_ratio: float) -> None:
+    """Set a claim's verdict unless the family test decides it (then it joins ``tested``).
+
+    Order: not testable here, nothing measured, rows that are one run, a duplicate of an
+    earlier claim's statistic, a blocked claim (gate, one seed), else decided on its own.
+    """
+    cid = claim.id
+    if blocked and blocked[0] == NOT_TESTABLE:
+        record["verdict"], record["why"] = blocked
+    elif not len(values):
+        record["why"] = "no seed has every cell this claim needs"
+    elif key == ():
+        record["verdict"] = NOT_TESTABLE
+        record["why"] = "here: the compared rows are one run in this setting"
+    elif key in first_of:
+        record["verdict"], record["same_as"] = SAME_AS, first_of[key]
+        record["why"] = f"same statistic from the same runs as {first_of[key]}"
+    elif blocked:
+        first_of[key] = cid
+        record["verdict"], record["why"] = blocked
+    else:
+        first_of[key] = cid
+        _decide_alone(record, claim, values, cost_ratio, tested)
 
 
 def _fill_spread(record: dict[str, Any], values: pd.Series) -> None:
