@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -144,7 +142,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
 
 def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Path,
            checkpoint: str | Path, info: str | Path, processes: int) -> None:
-    from decoupled_rcnn.reproduction.run.distributed import torchrun_command
+    from decoupled_rcnn.reproduction.run.distributed import run_workers, torchrun_command
     from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
@@ -159,8 +157,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     saved = work_dir / "config.py"
     cfg.dump(saved)
     if processes > 1:
-        subprocess.run(torchrun_command(saved, checkpoint, info, processes), check=True,
-                       env=os.environ.copy())
+        run_workers(torchrun_command(saved, checkpoint, info, processes))
         return
     from decoupled_rcnn.reproduction.run.runs import train_experiment
 
