@@ -29,5 +29,5 @@ def test_recipe_full_prints_the_whole_composed_config(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "composed config (all):" in out
     # Keys the short form leaves out, printed as mmengine writes a config file.
-    assert "    default_hooks = dict(" in out and "    val_evaluator = dict(" in out
+    assert "    default_hooks = dict(" in out and "    test_evaluator = dict(" in out
     assert "reg_nms=dict(iou_threshold=0.85, type='nms')" in out  # row 2: NMS_reg 0.85
