@@ -108,6 +108,8 @@ def settings(*keys):
 
 #: The workflow config keys composing an experiment's config reads.
 COMPOSE_KEYS = ("manifest", "seed", "data", "model", "schedule", "results_dir", "report")
+#: ... and those the selection (which experiments, seeds and tables) reads besides.
+SELECT_KEYS = (*COMPOSE_KEYS, "tables", "seeds")
 
 
 def train_resources(key):
