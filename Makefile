@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup test test-cluster demo lint clean-venv
+.PHONY: setup test test-fast test-cluster demo lint clean-venv
 
 $(STAMP): pyproject.toml tools/setup_env.py
 	$(PYTHON) tools/setup_env.py --venv $(VENV)
@@ -13,6 +13,10 @@ setup: $(STAMP)  ## create or update .venv (first time ~15 min: mmcv compiles)
 
 test: $(STAMP)  ## the test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest
+
+# The inner loop: every test not marked slow, workflow (runs Snakemake) or browser.
+test-fast: $(STAMP)  ## the quick tests (markers in pyproject.toml)
+	$(VENV)/bin/python -m pytest -m "not slow and not workflow and not browser"
 
 # The Slurm profile on a one-node Slurm started on this machine (tools/local_slurm.sh; apt-get
 # installs slurm-wlm and munge when missing, needs root); stops Slurm again. About 4 minutes.

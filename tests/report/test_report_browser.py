@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 PAGE_BUDGET_BYTES = 15 * 1024 * 1024
 OPEN_BUDGET_S = 2.0

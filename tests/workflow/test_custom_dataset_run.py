@@ -14,6 +14,8 @@ import pytest
 import yaml
 from mmengine.config import Config
 
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from custom_testlib import (  # noqa: E402
     COCO_CLASSES,

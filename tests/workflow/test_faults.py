@@ -54,7 +54,7 @@ TABLE_V = ("voc_r101_dec_c3_reg070_l100", "voc_r101_dec_c3_reg085_l100")
 ITERS, INTERVAL = 8, 2
 ATTEMPT_TIMEOUT_S = 300
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
 
 def _exp(experiment: str) -> str:

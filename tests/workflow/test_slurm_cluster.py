@@ -29,6 +29,8 @@ import psutil
 import pytest
 import yaml
 
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")

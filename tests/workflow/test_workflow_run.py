@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+
 STRAY_TEXTS = ("98.7", "0.987")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +105,59 @@ def test_rerunning_one_experiment_recomputes_only_its_chain(finished_run):
     assert dry.returncode == 0, out[-2000:]
     assert TABLE_V[0] in out and TABLE_V[1] not in out
 
+
+
+def _planned(workdir: Path, config: Path, **changes: object) -> dict[str, list[str]]:
+    """Rule -> the experiments (or ``""``) of the jobs ``snakemake -n`` plans under a copy of
+    ``config`` with ``changes`` (top-level keys; ``schedule`` is merged one level down)."""
+    wcfg = yaml.safe_load(config.read_text())
+    for key, value in changes.items():
+        wcfg[key] = {**wcfg[key], **value} if key == "schedule" else value
+    variant = workdir / "variant.yaml"
+    variant.write_text(yaml.safe_dump(wcfg))
+    dry = _snakemake(workdir, variant, "-n")
+    out = dry.stdout + dry.stderr
+    assert dry.returncode == 0, out[-3000:]
+    jobs: dict[str, list[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        if rule:
+            found = re.search(r"wildcards: .*?experiment=([\w-]+)", block)
+            jobs.setdefault(rule[1], []).append(found[1] if found else "")
+    return {rule: sorted(experiments) for rule, experiments in jobs.items()}
+
+
+def _manifest_copy(workdir: Path, experiment: str | None = None) -> str:
+    """A copy of the paper manifest; with ``experiment``, its ``reg_loss_weight`` 1.0 -> 0.9."""
+    lines = (ROOT / "configs" / "paper" / "manifest.yaml").read_text().splitlines()
+    if experiment is not None:
+        start = lines.index(f"  {experiment}:")
+        at = next(i for i in range(start, start + 8) if "overrides:" in lines[i])
+        assert "reg_loss_weight: 1.0}" in lines[at]
+        lines[at] = lines[at].replace("reg_loss_weight: 1.0}", "reg_loss_weight: 0.9}")
+    copy = workdir / f"manifest_{experiment or 'same'}.yaml"
+    copy.write_text("\n".join(lines) + "\n")
+    return str(copy)
+
+
+def test_a_copy_of_the_manifest_changing_nothing_plans_nothing(finished_run):
+    workdir, config, _ = finished_run
+    assert _planned(workdir, config, manifest=_manifest_copy(workdir)) == {}
+
+
+def test_one_changed_override_reruns_only_that_experiment(finished_run):
+    workdir, config, _ = finished_run
+    planned = _planned(workdir, config, manifest=_manifest_copy(workdir, TABLE_V[0]))
+    # Its training, its curves and evaluation, then the tables, figures and report.
+    assert planned == {"train": [TABLE_V[0]], "curves": [TABLE_V[0]],
+                       "evaluate": [TABLE_V[0]], "tables": [""], "figures": [""],
+                       "report": [""], "all": [""]}
+
+
+def test_a_changed_schedule_reruns_every_training(finished_run):
+    workdir, config, _ = finished_run
+    planned = _planned(workdir, config, schedule={"short": {
+        **yaml.safe_load(config.read_text())["schedule"]["short"], "iters": 6}})
+    both = sorted(TABLE_V)
+    assert planned == {"train": both, "curves": both, "evaluate": both, "tables": [""],
+                       "figures": [""], "report": [""], "all": [""]}

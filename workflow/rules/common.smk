@@ -2,11 +2,15 @@
 from pathlib import Path
 
 from decoupled_rcnn.provenance import remove_temporaries
+from decoupled_rcnn.reproduction.pipeline import declared_results
 from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
-from decoupled_rcnn.reproduction.figures.measured import figure_names
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
-from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
+from decoupled_rcnn.reproduction.plan.selection import (
+    benchmark_experiments,
+    run_digests,
+    select,
+)
 
 REPO = Path(workflow.basedir)  # the Snakefile's folder: configs/ and the manifest live here
 LAYOUT = Layout.from_config(config)
@@ -15,7 +19,14 @@ MANIFEST = SELECTION.manifest
 EXPERIMENTS = list(SELECTION.experiments)  # one per distinct run (aliases train once)
 SEEDS = list(SELECTION.seeds)
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
-FIGURES = figure_names(MANIFEST, config["tables"])
+# The files the tables, figures and report rules declare: the same list `decoupled-rcnn
+# tables` / `report` read (decoupled_rcnn.reproduction.pipeline.declared_results).
+DECLARED = declared_results(config, existing=False, selection=SELECTION)
+# What defines each training experiment's runs (digests of its composed config and of its
+# test-time configs): the train / evaluate rules' params, so Snakemake's params trigger
+# reruns exactly the runs whose definition changed (a manifest override, a _base_ file, a
+# schedule key) and nothing else.
+DIGESTS = run_digests(config, SELECTION)
 # Fig. 4 / Fig. 5: (FPN, Decoupled R-CNN with cascade) evaluations of the selected tables'
 # runs, or None: then neither figure is in the DAG and the report says what is missing.
 QUALITATIVE = fig4_pair(SELECTION.evaluations, SELECTION.run_of)
@@ -37,30 +48,33 @@ def path_of(kind):
     return LAYOUT.template(kind)
 
 
+def _declared(kind):
+    return [str(p) for p in DECLARED[kind]]
+
+
 def all_metrics(wildcards=None):
-    return SELECTION.metrics_files(LAYOUT)
+    return _declared("metrics")
 
 
 def all_benchmarks(wildcards=None):
-    return [str(LAYOUT.path("benchmark", experiment=e)) for e in BENCH_EXPERIMENTS]
+    return _declared("benchmarks")
 
 
 def all_tables(wildcards=None):
-    return [str(LAYOUT.path("table", table=t)) for t in config["tables"]]
+    return _declared("tables")
 
 
 def all_figures(wildcards=None):
-    return [str(LAYOUT.path("figure", name=n)) for n in FIGURES]
+    return _declared("figures")
 
 
 def all_curves(wildcards=None):
-    return [str(LAYOUT.path("curves", experiment=e)) for e in EXPERIMENTS]
+    return _declared("curves")
 
 
 def qualitative_files(wildcards=None):
     """Fig. 4 and Fig. 5 (PNG and JSON record each), when the selection has their pair."""
-    kinds = ("fig4", "fig4_info", "fig5", "fig5_info")
-    return [str(LAYOUT.path(k)) for k in kinds] if QUALITATIVE else []
+    return _declared("qualitative")
 
 
 def qualitative_metrics(index):
@@ -77,6 +91,25 @@ def pretrained_backbone(wildcards):
     """The stand-in pre-trained backbone this experiment starts from (none: no rule input)."""
     variant = SELECTION.variant_of.get(wildcards.experiment)
     return [str(LAYOUT.path("pretrain", variant=variant))] if variant else []
+
+
+def settings(*keys):
+    """A params function giving a script the workflow config keys it reads (composing a
+    run's config needs several). It takes ``output`` only so that Snakemake counts it as
+    derived and leaves it out of the params rerun trigger: what of these keys reaches a run
+    is already in that rule's digests, and a key no run reads (a copy of the manifest under
+    another name, the tables chosen) must rerun nothing."""
+
+    def given(wildcards, output):
+        return {k: config[k] for k in keys if k in config}
+
+    return given
+
+
+#: The workflow config keys composing an experiment's config reads.
+COMPOSE_KEYS = ("manifest", "seed", "data", "model", "schedule", "results_dir", "report")
+#: ... and those the selection (which experiments, seeds and tables) reads besides.
+SELECT_KEYS = (*COMPOSE_KEYS, "tables", "seeds")
 
 
 def train_resources(key):

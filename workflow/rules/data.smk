@@ -1,6 +1,12 @@
 rule prepare_data:
     output:
         ready=path_of("data_ready"),
+    params:
+        data=config["data"],
+        # The paper's data: the datasets the selected tables read (converted / checked).
+        datasets=sorted({e.dataset for e in MANIFEST.experiments_for(config["tables"])})
+        if config["data"]["source"] not in ("synthetic", "custom") else [],
+        settings=settings("data", "manifest", "tables", "results_dir", "report"),
     conda:
         CONDA_ENV
     log:

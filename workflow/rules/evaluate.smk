@@ -5,6 +5,11 @@ rule evaluate:
         infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     output:
         metrics=expand(path_of("metrics"), seed=SEEDS, allow_missing=True),
+    params:
+        run=lambda wc: DIGESTS[wc.experiment]["run"],
+        test=lambda wc: dict(MANIFEST.tests[wc.test].overrides),
+        test_config=lambda wc: DIGESTS[wc.experiment]["tests"][wc.test],
+        settings=settings(*COMPOSE_KEYS),
     conda:
         CONDA_ENV
     log:

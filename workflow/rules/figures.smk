@@ -3,6 +3,8 @@ rule figures:
         cells=path_of("cells"),
     output:
         figures=report(all_figures(), caption="../report/figures.rst", category="Figures"),
+    params:
+        settings=settings("manifest", "tables"),
     conda:
         CONDA_ENV
     log:
@@ -21,6 +23,8 @@ rule curves:
     output:
         png=report(path_of("curves"), caption="../report/curves.rst",
                    category="Training curves", labels={"experiment": "{experiment}"}),
+    params:
+        settings=settings("results_dir", "report"),
     conda:
         CONDA_ENV
     log:
@@ -42,6 +46,7 @@ if QUALITATIVE:
             info=path_of("fig4_info"),
         params:
             experiments=[ev.experiment for ev in QUALITATIVE],
+            settings=settings(*COMPOSE_KEYS),
         conda:
             CONDA_ENV
         log:
@@ -59,6 +64,7 @@ if QUALITATIVE:
             info=path_of("fig5_info"),
         params:
             experiment=QUALITATIVE[1].experiment,
+            settings=settings(*COMPOSE_KEYS),
         conda:
             CONDA_ENV
         log:

@@ -8,6 +8,10 @@ rule pretrain:
         info=path_of("pretrain_info"),
     params:
         model_config=lambda wc: str(REPO / SELECTION.pretrain_config[wc.variant]),
+        pretrain=config["model"].get("pretrain") or {},
+        seed=config["seed"],
+        source=config["data"]["source"],
+        settings=settings("data", "model", "seed", "results_dir", "report"),
     conda:
         CONDA_ENV
     log:

@@ -11,6 +11,8 @@ rule report:
         data=path_of("data_ready"),
     output:
         html=report(config["report"], caption="../report/index.rst", category="Report"),
+    params:
+        settings=settings(*SELECT_KEYS),
     conda:
         CONDA_ENV
     log:

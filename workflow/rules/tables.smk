@@ -7,6 +7,8 @@ rule tables:
         cells=path_of("cells"),
         runs=path_of("runs"),
         claims=report(path_of("claims"), caption="../report/claims.rst", category="Claims"),
+    params:
+        settings=settings(*SELECT_KEYS),
     conda:
         CONDA_ENV
     log:

@@ -10,6 +10,8 @@ rule train:
         infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     params:
         seeds=SEEDS,
+        run=lambda wc: DIGESTS[wc.experiment]["run"],
+        settings=settings(*COMPOSE_KEYS, "resources"),
     conda:
         CONDA_ENV
     log:

@@ -4,4 +4,4 @@ from decoupled_rcnn.reproduction.pipeline_figures import make_curve_file
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    make_curve_file(sm.config, sm.input.infos, sm.output.png)
+    make_curve_file(sm.params.settings, sm.input.infos, sm.output.png)

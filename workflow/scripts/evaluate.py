@@ -5,4 +5,4 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 for checkpoint, info, metrics, log in zip(sm.input.checkpoints, sm.input.infos,
                                           sm.output.metrics, sm.log):
     with log_to(log):
-        run_evaluation(sm.config, checkpoint, info, metrics, threads=sm.threads)
+        run_evaluation(sm.params.settings, checkpoint, info, metrics, threads=sm.threads)

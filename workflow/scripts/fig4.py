@@ -4,5 +4,5 @@ from decoupled_rcnn.reproduction.pipeline_figures import make_fig4_file
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    make_fig4_file(sm.config, [sm.input.baseline, sm.input.decoupled], sm.output.png,
+    make_fig4_file(sm.params.settings, [sm.input.baseline, sm.input.decoupled], sm.output.png,
                    sm.output.info)

@@ -4,4 +4,4 @@ from decoupled_rcnn.reproduction.pipeline_figures import make_fig5_file
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    make_fig5_file(sm.config, sm.input.metrics, sm.output.png, sm.output.info)
+    make_fig5_file(sm.params.settings, sm.input.metrics, sm.output.png, sm.output.info)

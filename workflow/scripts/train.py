@@ -5,5 +5,5 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, sm.output.infos,
                                        sm.log):
     with log_to(log):
-        run_training(sm.config, sm.wildcards.experiment, seed, checkpoint, info,
+        run_training(sm.params.settings, sm.wildcards.experiment, seed, checkpoint, info,
                      gpus=sm.resources.gpus, threads=sm.threads)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from decoupled_rcnn.provenance import write_json_atomic
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.compose import CUSTOM, SYNTHETIC, experiment_config
 from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.plan.selection import Selection
 
 __all__ = ["declared_results", "log_to", "make_report", "make_tables", "prepare_data",
            "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
@@ -144,7 +143,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
 
 def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Path,
            checkpoint: str | Path, info: str | Path, processes: int) -> None:
-    from decoupled_rcnn.reproduction.run.distributed import torchrun_command
+    from decoupled_rcnn.reproduction.run.distributed import run_workers, torchrun_command
     from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
@@ -159,8 +158,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     saved = work_dir / "config.py"
     cfg.dump(saved)
     if processes > 1:
-        subprocess.run(torchrun_command(saved, checkpoint, info, processes), check=True,
-                       env=os.environ.copy())
+        run_workers(torchrun_command(saved, checkpoint, info, processes))
         return
     from decoupled_rcnn.reproduction.run.runs import train_experiment
 
@@ -245,19 +243,30 @@ def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
         write_benchmark_json(result, path, entry=experiment)
 
 
-def declared_results(wcfg: Mapping[str, Any], existing: bool = True) -> dict[str, Any]:
-    """The files the tables and report rules of ``wcfg`` declare (metrics: those that exist,
-    and those whose training failed: they read as failed, never as a number).
+def declared_results(wcfg: Mapping[str, Any], existing: bool = True,
+                     selection: Selection | None = None) -> dict[str, Any]:
+    """The files the tables, figures and report rules of ``wcfg`` read and write.
 
-    What ``decoupled-rcnn tables`` / ``report`` read outside Snakemake: the same files the
-    rules would, never anything else in the results folder.
+    The one list: the rules declare these (``existing=False``) and ``decoupled-rcnn tables`` /
+    ``report`` read them outside Snakemake, never anything else in the results folder.
+
+    Args:
+        wcfg: the workflow config.
+        existing: keep only the inputs present now (metrics: also those whose training
+            failed: they read as failed, never as a number).
+        selection: the selection of ``wcfg`` when the caller has it (the Snakefile).
+
+    Returns:
+        Lists of paths under ``metrics``, ``benchmarks``, ``curves``, ``qualitative`` (Fig. 4
+        and Fig. 5 with their records, empty without their pair), ``tables`` and
+        ``figures``; single paths under ``cells``, ``runs`` and ``claims``.
     """
     from decoupled_rcnn.reproduction.figures.measured import figure_names
     from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
     from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
 
     layout = Layout.from_config(wcfg)
-    selection = select(wcfg)
+    selection = selection or select(wcfg)
     metrics = [Path(p) for p in selection.metrics_files(layout)]
     benches = [layout.path("benchmark", experiment=e) for e in benchmark_experiments(
         selection.manifest, wcfg["tables"], selection.experiments)]

@@ -61,6 +61,7 @@ def _snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedP
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+@pytest.mark.workflow
 def test_snakemakes_own_validation_names_the_key(tmp_path):
     result = _snakemake(tmp_path, {"tables": ["XII"]}, "-n")
     out = result.stdout + result.stderr
@@ -97,6 +98,7 @@ def test_only_the_roots_the_selection_reads_are_checked(tmp_path):
     assert {k.key for k in ROOT_KEYS} >= {"data.voc_root", "data.coco_root"}
 
 
+@pytest.mark.workflow
 def test_a_run_with_a_missing_root_fails_before_any_job_and_a_dry_run_still_plans(tmp_path):
     config = {"tables": ["V"], "data": {"source": "real", "voc_root": "/nonexistent/VOCdevkit"}}
     dry = _snakemake(tmp_path, config, "-n")

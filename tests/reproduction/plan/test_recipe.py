@@ -19,3 +19,15 @@ def test_recipe_names_experiment_chain_overrides_and_composed_settings(tmp_path,
     assert "model.backbone.depth = 34" in out  # the tiny R101 stand-in, composed
     assert "train_cfg = {'type': 'IterBasedTrainLoop', 'max_iters': 200" in out
     assert cli.main(["recipe", "VIII", "99", "--configfile", str(config)]) == 2
+
+
+def test_recipe_full_prints_the_whole_composed_config(tmp_path, capsys):
+    config = tmp_path / "workflow.yaml"
+    config.write_text(f"tables: [V]\nresults_dir: {tmp_path / 'results'}\n"
+                      f"report: {tmp_path / 'reports' / 'index.html'}\n")
+    assert cli.main(["recipe", "V", "2", "--configfile", str(config), "--full"]) == 0
+    out = capsys.readouterr().out
+    assert "composed config (all):" in out
+    # Keys the short form leaves out, printed as mmengine writes a config file.
+    assert "    default_hooks = dict(" in out and "    test_evaluator = dict(" in out
+    assert "reg_nms=dict(iou_threshold=0.85, type='nms')" in out  # row 2: NMS_reg 0.85

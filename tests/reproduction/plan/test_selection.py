@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from decoupled_rcnn.reproduction.plan.layout import Layout
-from decoupled_rcnn.reproduction.plan.selection import seeds_of, select
+from decoupled_rcnn.reproduction.plan.selection import run_digests, seeds_of, select
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
 
@@ -51,3 +51,41 @@ def test_on_the_papers_data_every_experiment_is_its_own_run(tmp_path):
     assert selection.aliases == {} and len(selection.experiments) == 15
     assert selection.seeds == (0,) and selection.variants == ()
     assert not (tmp_path / "results" / ".cache").exists()  # nothing composed
+
+
+TABLE_V = ("voc_r101_dec_c3_reg070_l100", "voc_r101_dec_c3_reg085_l100")
+
+
+def _table_v(root, **changes):
+    return load_workflow_config(overrides={
+        "tables": ["V"], "results_dir": str(root / "results"),
+        "report": str(root / "reports" / "index.html"), **changes})
+
+
+def test_a_changed_override_changes_only_that_experiments_run_digest(tmp_path):
+    from decoupled_rcnn.paths import REPO_ROOT
+
+    wcfg = _table_v(tmp_path)
+    before = run_digests(wcfg, select(wcfg))
+    assert set(before) == set(TABLE_V)  # Table V's two trainings
+    text = (REPO_ROOT / wcfg["manifest"]).read_text()
+    old = ("reg_nms.iou_threshold: 0.7, model.roi_head.num_stages: 3, "
+           "model.roi_head.reg_loss_weight: 1.0}")
+    assert text.count(old) == 1
+    copy = tmp_path / "manifest.yaml"
+    copy.write_text(text.replace(old, old.replace("1.0}", "0.9}")))
+    changed = _table_v(tmp_path, manifest=str(copy))
+    after = run_digests(changed, select(changed))
+    assert after[TABLE_V[0]]["run"] != before[TABLE_V[0]]["run"]
+    assert after[TABLE_V[1]] == before[TABLE_V[1]]
+    assert after[TABLE_V[0]]["tests"] == before[TABLE_V[0]]["tests"]  # test-time: unchanged
+
+
+def test_a_changed_schedule_changes_every_run_digest_and_no_test_digest(tmp_path):
+    wcfg = _table_v(tmp_path)
+    before = run_digests(wcfg, select(wcfg))
+    longer = _table_v(tmp_path, schedule={"short": {"iters": wcfg["schedule"]["short"]["iters"]
+                                                    + 100}})
+    after = run_digests(longer, select(longer))
+    assert all(after[e]["run"] != before[e]["run"] for e in TABLE_V)
+    assert all(after[e]["tests"] == before[e]["tests"] for e in TABLE_V)

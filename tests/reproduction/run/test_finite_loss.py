@@ -139,6 +139,7 @@ def test_a_later_successful_training_removes_the_failure_record(nan_run):
     assert paths["checkpoint"].is_file() and not paths["train_failed"].exists()
 
 
+@pytest.mark.workflow
 def test_the_train_rule_fails_naming_the_experiment_and_iteration(tmp_path):
     config = tmp_path / "nan.yaml"
     settings = _settings(Path("."), lr=1e8)

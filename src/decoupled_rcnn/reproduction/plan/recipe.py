@@ -84,12 +84,13 @@ def recipe(wcfg: Mapping[str, Any], table_id: str, row_index: int | None = None,
         lines.append("  metrics: " + ", ".join(
             str(layout.path("metrics", experiment=run, seed=seed, test=t)) for t in tests)
             + (f" (and seeds {list(selection.seeds[1:])})" if len(selection.seeds) > 1 else ""))
-        cfg = experiment_config(wcfg, exp.id, seed=seed, manifest=manifest,
-                                test_id=None if tests == ["default"] else tests[0]).to_dict()
+        composed = experiment_config(wcfg, exp.id, seed=seed, manifest=manifest,
+                                     test_id=None if tests == ["default"] else tests[0])
         lines.append("  composed config" + (" (all):" if full else " (key settings):"))
         if full:
-            lines += ["    " + line for line in cfg.pretty_text.splitlines()]
+            lines += ["    " + line for line in composed.pretty_text.splitlines()]
         else:
+            cfg = composed.to_dict()
             for key in KEY_SETTINGS:
                 try:
                     value = _get(cfg, key)

@@ -23,7 +23,7 @@ from decoupled_rcnn.paths import REPO_ROOT
 from decoupled_rcnn.reproduction.manifest import Evaluation, Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.layout import Layout
 
-__all__ = ["Selection", "benchmark_experiments", "seeds_of", "select"]
+__all__ = ["Selection", "benchmark_experiments", "run_digests", "seeds_of", "select"]
 
 _CACHE_VERSION = 2
 _IDENTITY_KEYS = ("manifest", "seed", "seeds", "data", "model", "schedule")
@@ -136,6 +136,22 @@ def _cached_identities(wcfg: Mapping[str, Any], manifest: Manifest,
         except OSError:
             pass  # a read-only results folder only costs the next DAG build its seconds
     return {e: known[e] for e in experiments}
+
+
+def run_digests(wcfg: Mapping[str, Any], selection: Selection) -> dict[str, dict[str, Any]]:
+    """What defines each training experiment's runs, as digests (the rules' ``params:``).
+
+    Composes every training experiment's config once (the same cached identities
+    :func:`select` dedupes by), so Snakemake's params trigger reruns exactly the experiments
+    whose composed config changed: a manifest override, a ``_base_`` file, a schedule key.
+
+    Returns:
+        Experiment id -> ``{"run": digest of what is trained, "tests": {test setting:
+        digest of the test-time config under it}}``.
+    """
+    info = _cached_identities(wcfg, selection.manifest, list(selection.experiments))
+    return {e: {"run": info[e]["identity"], "tests": dict(info[e]["tests"])}
+            for e in selection.experiments}
 
 
 def _tests_of(manifest: Manifest, tables: tuple[str, ...], experiment: str) -> list[str]:

@@ -10,12 +10,15 @@ process group itself and wraps the model in a DDP wrapper that passes no device 
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["images_per_iteration", "setup_cpu_distributed", "torchrun_command",
+__all__ = ["images_per_iteration", "run_workers", "setup_cpu_distributed", "torchrun_command",
            "training_processes"]
 
 _CPU_DDP = "CPUDistributedDataParallel"
@@ -43,6 +46,31 @@ def torchrun_command(config: str | Path, checkpoint: str | Path, info: str | Pat
     return [sys.executable, "-m", "torch.distributed.run", "--standalone",
             f"--nproc_per_node={processes}", "-m", "decoupled_rcnn.cli", "train", str(config),
             "--launcher", "pytorch", "--checkpoint", str(checkpoint), "--info", str(info)]
+
+
+def _descriptor(stream: Any) -> int | None:
+    """The file descriptor behind ``stream``, or None (inherit) where it has none."""
+    try:
+        return stream.fileno()
+    except (AttributeError, io.UnsupportedOperation):
+        return None
+
+
+def run_workers(command: Sequence[str]) -> None:
+    """Run a launch (:func:`torchrun_command`) with its output where this process's goes.
+
+    Under the train rule that is the rule's ``train.log``
+    (:func:`~decoupled_rcnn.reproduction.pipeline.log_to` redirects ``sys.stdout`` and
+    ``sys.stderr`` only, and a child process writes to file descriptors, not to Python's
+    streams): the workers' logs and tracebacks land beside the parent's.
+
+    Raises:
+        subprocess.CalledProcessError: a worker failed (the failure record says see the log).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    subprocess.run(list(command), check=True, env=os.environ.copy(),
+                   stdout=_descriptor(sys.stdout), stderr=_descriptor(sys.stderr))
 
 
 def _register_cpu_ddp() -> None:
