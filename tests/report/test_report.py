@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -310,5 +311,27 @@ def test_first_screen_says_whether_the_baselines_learned(tmp_path):
                         runs=runs, seeds=[0, 1], context={"synthetic": True})
     html = out.read_text(encoding="utf-8")
     assert html.index('id="learned"') < html.index('id="headline"')
-    assert "Table VII: ResNet-50, FPN, ✗ (row 1): AP 20.5, AP<sub>50</sub> 50.5 (n=2)" in html
-    assert "ResNet-101, FPN, ✗ (row 4): AP 4.5, AP<sub>50</sub> 34.5 (n=2)" in html
+    assert "II: <span" in html and "4.5 / 34.5</span>" in html  # one baseline row: no "row"
+    assert 'title="Table VII row 1: ResNet-50, FPN, ✗ (n=2)">20.5 / 50.5 (row 1)</span>' in html
+    assert 'title="Table VII row 4: ResNet-101, FPN, ✗ (n=2)">4.5 / 34.5 (row 4)</span>' in html
+
+
+def test_the_gate_is_said_in_words_before_any_verdict(tmp_path):
+    from decoupled_rcnn.report.summary import GATE_TEXT
+
+    manifest = load_manifest()
+    results = _stand_in_results({"voc_r50_faster": [1.0, 1.2], "voc_r50_dec": [1.1, 1.3]})
+    runs = build_runs(manifest, results, [0, 1], ["VII"])
+    claims = evaluate_claims(manifest, runs)
+    claims = claims[claims["table"] == "VII"].copy()
+    assert len(claims) > 0
+    stopped = f"{GATE_TEXT} (Table VII baseline AP50 31.1 % < 40 %)"
+    claims["verdict"], claims["why"] = "not decided", stopped
+    out = render_report(manifest, build_cells(manifest, runs), tmp_path / "index.html",
+                        tables=["VII"], runs=runs, claims=claims, seeds=[0, 1],
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    line = escape(f"Table VII: {stopped}; its claims get no verdict.", quote=False)
+    assert html.count(line) == 1
+    assert html.index(line) < html.index('id="headline"') < html.index('id="claims"')
+    assert 'id="gate-passed"' not in html
