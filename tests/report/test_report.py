@@ -296,24 +296,27 @@ def test_first_screen_says_whether_the_baselines_learned(tmp_path):
     cells = build_cells(manifest, runs)
     views = baseline_views(manifest, ["II", "VII"], cells)
     # Table II shows no AP50: it is read from Table VII's cell of the same run (row 4)
-    assert views[0] == {"table": "II", "rows": [
+    assert views[0] == {"table": "II", "measured": True, "rows": [
         {"row": 1, "label": "FPN, ✓", "AP": 4.5, "AP50": 34.5, "n": 2}]}
     assert [(r["row"], r["AP"], r["AP50"]) for r in views[1]["rows"]] == [
         (1, 20.5, 50.5), (4, 4.5, 34.5)]  # R50 FPN and R101 FPN, each backbone's baseline
     assert baseline_views(manifest, ["IX"], cells) == []
+    assert not baseline_views(manifest, ["III"], cells)[0]["measured"]
     stopped = f"{GATE_TEXT} (Table VII baseline AP50 3.1 % < 10 %)"
     claims = pd.DataFrame({"table": ["VII", "VII", "III"],
                            "verdict": ["not decided", "not decided", "inconclusive"],
                            "why": [stopped, stopped, ""]})
     assert gate_outcome(claims) == [f"Table VII: {stopped}; its claims get no verdict."]
     assert gate_outcome(claims.iloc[2:]) == [] and gate_outcome(None) == []
-    out = render_report(manifest, cells, tmp_path / "index.html", tables=["II", "VII"],
+    cells = build_cells(manifest, build_runs(manifest, results, [0, 1], ["II", "III", "VII"]))
+    out = render_report(manifest, cells, tmp_path / "index.html", tables=["II", "III", "VII"],
                         runs=runs, seeds=[0, 1], context={"synthetic": True})
     html = out.read_text(encoding="utf-8")
     assert html.index('id="learned"') < html.index('id="headline"')
     assert "II: <span" in html and "4.5 / 34.5</span>" in html  # one baseline row: no "row"
     assert 'title="Table VII row 1: ResNet-50, FPN, ✗ (n=2)">20.5 / 50.5 (row 1)</span>' in html
     assert 'title="Table VII row 4: ResNet-101, FPN, ✗ (n=2)">4.5 / 34.5 (row 4)</span>' in html
+    assert "baseline not measured: III</span>" in html
 
 
 def test_the_gate_is_said_in_words_before_any_verdict(tmp_path):

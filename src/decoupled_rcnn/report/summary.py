@@ -145,8 +145,9 @@ def baseline_views(manifest: Manifest, tables: Sequence[str],
     with the same evaluation (same run and test setting); a value found nowhere is NaN.
 
     Returns:
-        Per table with a baseline: ``table``, and ``rows``: ``row``, ``label``, ``AP``,
-        ``AP50``, ``n`` (seeds behind AP50, else AP).
+        Per table with a baseline: ``table``, ``measured`` (any reference row has AP or
+        AP50) and ``rows``: ``row``, ``label``, ``AP``, ``AP50``, ``n`` (seeds behind AP50,
+        else AP).
     """
     views = []
     for tid in tables:
@@ -161,7 +162,8 @@ def baseline_views(manifest: Manifest, tables: Sequence[str],
             rows.append({"row": index, "label": label, "AP": ap, "AP50": ap50,
                          "n": n_ap50 or n_ap})
         if rows:
-            views.append({"table": tid, "rows": rows})
+            measured = any(not math.isnan(r["AP"]) or not math.isnan(r["AP50"]) for r in rows)
+            views.append({"table": tid, "rows": rows, "measured": measured})
     return views
 
 
