@@ -338,3 +338,9 @@ def test_the_gate_is_said_in_words_before_any_verdict(tmp_path):
     assert html.count(line) == 1
     assert html.index(line) < html.index('id="headline"') < html.index('id="claims"')
     assert 'id="gate-passed"' not in html
+    claims["verdict"], claims["why"] = "inconclusive", ""  # the gate checked, stopped nothing
+    out = render_report(manifest, build_cells(manifest, runs), tmp_path / "passed.html",
+                        tables=["VII"], runs=runs, claims=claims, seeds=[0, 1],
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    assert "it stopped no table's claims" in html and GATE_TEXT not in html

@@ -308,6 +308,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         paper=manifest.paper, tables=views, counts=counts, context=context, shapes=shapes,
         experiments=experiments, exp_counts=exp_counts, seeds=list(seeds),
         baselines=baseline_views(manifest, tables, cells), gate=gate_outcome(claims),
+        gate_checked=claims is not None and bool({"why", "reason"} & set(claims.columns)),
         claims=claim_views, verdicts=verdicts,
         qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
                      for q in qualitative],
