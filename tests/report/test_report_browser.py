@@ -121,28 +121,6 @@ def test_paper_values_are_secondary_and_toggle(page_view):
     assert not paper.is_visible()
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    width, height = struct.unpack(">II", path.read_bytes()[16:24])
-    return width, height
-
-
-def test_page_weight_open_time_and_screenshot(page_view, tmp_path):
-    page, out = page_view["page"], page_view["out"]
-    files = [out, *{(out.parent / s).resolve() for s in page.eval_on_selector_all(
-        "img", "els => els.map(e => e.getAttribute('src'))")}]
-    weight = sum(p.stat().st_size for p in files)
-    assert weight < PAGE_BUDGET_BYTES
-    load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
-    assert 0 < load_ms < OPEN_BUDGET_S * 1000, (load_ms, page_view["opened_s"])
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # no page overflow
-    shot = tmp_path / "report.png"
-    page.screenshot(path=str(shot), full_page=True)
-    width, height = _png_size(shot)
-    assert width == 1400 and height > 3000
-    print(f"report: {weight / 1e6:.2f} MB with figures, loaded in {load_ms:.0f} ms; "
-          f"screenshot {shot} {width}x{height} px, {shot.stat().st_size / 1e6:.1f} MB")
-
-
 def test_undecided_cells_are_neutral_and_benchmarks_have_no_spread(page_view):
     page = page_view["page"]
     text = page.inner_text("main")
@@ -170,3 +148,26 @@ def test_whether_the_models_learned_comes_first(page_view):
     # Table III's baseline (row 1) failed, Table IV's (row 1, the reg085 run) has 2 seeds
     chip = learned.locator('.chip[data-table="IV"]')
     assert chip.inner_text().startswith("IV: ") and "/" in chip.inner_text()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])
+    return width, height
+
+
+def test_page_weight_open_time_and_screenshot(page_view, tmp_path):
+    page, out = page_view["page"], page_view["out"]
+    files = [out, *{(out.parent / s).resolve() for s in page.eval_on_selector_all(
+        "img", "els => els.map(e => e.getAttribute('src'))")}]
+    weight = sum(p.stat().st_size for p in files)
+    assert weight < PAGE_BUDGET_BYTES
+    load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+    assert 0 < load_ms < OPEN_BUDGET_S * 1000, (load_ms, page_view["opened_s"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # no page overflow
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    width, height = _png_size(shot)
+    assert width == 1400 and height > 3000
+    print(f"report: {weight / 1e6:.2f} MB with figures, loaded in {load_ms:.0f} ms; "
+          f"screenshot {shot} {width}x{height} px, {shot.stat().st_size / 1e6:.1f} MB")
+

@@ -32,7 +32,6 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from decoupled_rcnn.report.summary import baseline_views, gate_outcome
 from decoupled_rcnn.reproduction.figures.measured import figure_caption
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
 from decoupled_rcnn.reproduction.results.tables import (
@@ -239,6 +238,17 @@ def _claim_views(claims: pd.DataFrame | None) -> list[dict[str, Any]]:
     return views
 
 
+def _learned_context(manifest: Manifest, tables: Sequence[str], cells: pd.DataFrame,
+                     claims: pd.DataFrame | None) -> dict[str, Any]:
+    """The first screen's "did the models learn?": baselines, the gate's words, whether the
+    claims file carries the gate's reasons at all (``why`` / ``reason``)."""
+    from decoupled_rcnn.report.summary import baseline_views, gate_outcome
+
+    return {"baselines": baseline_views(manifest, tables, cells),
+            "gate": gate_outcome(claims),
+            "gate_checked": claims is not None and bool({"why", "reason"} & set(claims.columns))}
+
+
 def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   tables: Sequence[str] | None = None, runs: pd.DataFrame | None = None,
                   claims: pd.DataFrame | None = None,
@@ -307,8 +317,6 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
     html = env.get_template("index.html.j2").render(
         paper=manifest.paper, tables=views, counts=counts, context=context, shapes=shapes,
         experiments=experiments, exp_counts=exp_counts, seeds=list(seeds),
-        baselines=baseline_views(manifest, tables, cells), gate=gate_outcome(claims),
-        gate_checked=claims is not None and bool({"why", "reason"} & set(claims.columns)),
         claims=claim_views, verdicts=verdicts,
         qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
                      for q in qualitative],
@@ -316,6 +324,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         claim_rule=str(claims["rule"].iloc[0]) if claims is not None and len(claims) else "",
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **_learned_context(manifest, tables, cells, claims),
     )
     from decoupled_rcnn.provenance import write_atomic
 
