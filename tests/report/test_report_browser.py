@@ -170,4 +170,3 @@ def test_page_weight_open_time_and_screenshot(page_view, tmp_path):
     assert width == 1400 and height > 3000
     print(f"report: {weight / 1e6:.2f} MB with figures, loaded in {load_ms:.0f} ms; "
           f"screenshot {shot} {width}x{height} px, {shot.stat().st_size / 1e6:.1f} MB")
-

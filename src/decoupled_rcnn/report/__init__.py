@@ -134,6 +134,17 @@ def _cell_view(cell: pd.Series, manifest: Manifest, shapes: bool) -> dict[str, A
     return view
 
 
+def _learned_context(manifest: Manifest, tables: Sequence[str], cells: pd.DataFrame,
+                     claims: pd.DataFrame | None) -> dict[str, Any]:
+    """The first screen's "did the models learn?": baselines, the gate's words, whether the
+    claims file carries the gate's reasons at all (``why`` / ``reason``)."""
+    from decoupled_rcnn.report.summary import baseline_views, gate_outcome
+
+    return {"baselines": baseline_views(manifest, tables, cells),
+            "gate": gate_outcome(claims),
+            "gate_checked": claims is not None and bool({"why", "reason"} & set(claims.columns))}
+
+
 def _table_view(manifest: Manifest, table: Table, cells: pd.DataFrame,
                 aliases: Mapping[str, str], shapes: bool) -> dict[str, Any]:
     sub = cells[cells["table"] == table.id]
@@ -236,17 +247,6 @@ def _claim_views(claims: pd.DataFrame | None) -> list[dict[str, Any]]:
         views.append({**record, "ours": ours,
                       "paper_text": _fmt(record.get("paper_delta"), 2, signed=True)})
     return views
-
-
-def _learned_context(manifest: Manifest, tables: Sequence[str], cells: pd.DataFrame,
-                     claims: pd.DataFrame | None) -> dict[str, Any]:
-    """The first screen's "did the models learn?": baselines, the gate's words, whether the
-    claims file carries the gate's reasons at all (``why`` / ``reason``)."""
-    from decoupled_rcnn.report.summary import baseline_views, gate_outcome
-
-    return {"baselines": baseline_views(manifest, tables, cells),
-            "gate": gate_outcome(claims),
-            "gate_checked": claims is not None and bool({"why", "reason"} & set(claims.columns))}
 
 
 def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
