@@ -199,58 +199,6 @@ def test_report_shows_only_the_selected_tables_and_shapes(tmp_path):
     assert 'id="table-III"' not in out.read_text(encoding="utf-8")
 
 
-def test_report_command(tmp_path, capsys):
-    import shutil
-
-    from decoupled_rcnn import cli
-
-    results = tmp_path / "results"
-    shutil.copytree(FIXTURE_RESULTS / "experiments", results / "experiments")
-    # A result of a seed the config does not run (seeds: 2): Snakemake never declares it.
-    stray = results / "experiments" / "voc_r101_dec_reg085" / "seed5" / "default" / "metrics.json"
-    stray.parent.mkdir(parents=True)
-    stray.write_text('{"status": "ok", "metrics": {"AP": 0.987}}')
-    config = tmp_path / "workflow.yaml"
-    config.write_text(f"tables: [III]\nseeds: 2\nresults_dir: {results}\n"
-                      f"report: {tmp_path / 'reports' / 'index.html'}\n")
-    assert cli.main(["tables", "--configfile", str(config), "--figures"]) == 0
-    assert cli.main(["report", "--configfile", str(config)]) == 0
-    out = tmp_path / "reports" / "index.html"
-    assert capsys.readouterr().out.strip().endswith(str(out))
-    parsed = _ReportParser()
-    parsed.feed(out.read_text(encoding="utf-8"))
-    assert parsed.cells[("III", "4", "AP")]["measured"] == "55.7"
-    assert {k[0] for k in parsed.cells} == {"III"}
-    assert len(parsed.images) == 2  # Table III: AP vs IoU and the sweep
-    assert "98.7" not in out.read_text(encoding="utf-8")  # the stray number appears nowhere
-
-
-def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
-    from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
-    from decoupled_rcnn.reproduction.plan.layout import Layout
-
-    metrics, _ = fixture_files()
-    layout = fixture_layout()
-    absent = layout.path("metrics", experiment="voc_r50_faster", seed=0, test="default")
-    # two seeds' trainings, each counted once; a repeated or absent file adds nothing
-    assert compute_seconds(layout, metrics) == 2 * 3725
-    assert compute_seconds(layout, [*metrics, metrics[-1], absent]) == 2 * 3725
-    manifest = load_manifest()
-    runs = build_runs(manifest, fixture_results(), [0, 1], ["III"])
-    layout = Layout(tmp_path / "results", tmp_path / "index.html")
-    views = qualitative_views(layout, [], "the selected tables (III) train no pair")
-    assert [v["id"] for v in views] == ["fig4", "fig5"] and all("src" not in v for v in views)
-    out = render_report(manifest, build_cells(manifest, runs), layout.report, tables=["III"],
-                        runs=runs, qualitative=views,
-                        compute_s=compute_seconds(fixture_layout(), metrics),
-                        context={"synthetic": True})
-    html = out.read_text(encoding="utf-8")
-    assert html.count("Not produced: the selected tables (III) train no pair.") == 2
-    assert "<b>Did it work?</b>\n0 of " in html and "2:04:10" in html
-    assert html.index('id="headline"') < html.index('id="qualitative"') < html.index(
-        'id="table-III"')
-
-
 def _stand_in_results(values: dict[str, list[float]]):
     """Results of AP (percent) per seed for ``<experiment>/default``."""
     from decoupled_rcnn.reproduction.results.tables import Results, parse_payload
@@ -344,3 +292,55 @@ def test_the_gate_is_said_in_words_before_any_verdict(tmp_path):
                         context={"synthetic": True})
     html = out.read_text(encoding="utf-8")
     assert "it stopped no table's claims" in html and GATE_TEXT not in html
+
+
+def test_report_command(tmp_path, capsys):
+    import shutil
+
+    from decoupled_rcnn import cli
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE_RESULTS / "experiments", results / "experiments")
+    # A result of a seed the config does not run (seeds: 2): Snakemake never declares it.
+    stray = results / "experiments" / "voc_r101_dec_reg085" / "seed5" / "default" / "metrics.json"
+    stray.parent.mkdir(parents=True)
+    stray.write_text('{"status": "ok", "metrics": {"AP": 0.987}}')
+    config = tmp_path / "workflow.yaml"
+    config.write_text(f"tables: [III]\nseeds: 2\nresults_dir: {results}\n"
+                      f"report: {tmp_path / 'reports' / 'index.html'}\n")
+    assert cli.main(["tables", "--configfile", str(config), "--figures"]) == 0
+    assert cli.main(["report", "--configfile", str(config)]) == 0
+    out = tmp_path / "reports" / "index.html"
+    assert capsys.readouterr().out.strip().endswith(str(out))
+    parsed = _ReportParser()
+    parsed.feed(out.read_text(encoding="utf-8"))
+    assert parsed.cells[("III", "4", "AP")]["measured"] == "55.7"
+    assert {k[0] for k in parsed.cells} == {"III"}
+    assert len(parsed.images) == 2  # Table III: AP vs IoU and the sweep
+    assert "98.7" not in out.read_text(encoding="utf-8")  # the stray number appears nowhere
+
+
+def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
+    from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
+    from decoupled_rcnn.reproduction.plan.layout import Layout
+
+    metrics, _ = fixture_files()
+    layout = fixture_layout()
+    absent = layout.path("metrics", experiment="voc_r50_faster", seed=0, test="default")
+    # two seeds' trainings, each counted once; a repeated or absent file adds nothing
+    assert compute_seconds(layout, metrics) == 2 * 3725
+    assert compute_seconds(layout, [*metrics, metrics[-1], absent]) == 2 * 3725
+    manifest = load_manifest()
+    runs = build_runs(manifest, fixture_results(), [0, 1], ["III"])
+    layout = Layout(tmp_path / "results", tmp_path / "index.html")
+    views = qualitative_views(layout, [], "the selected tables (III) train no pair")
+    assert [v["id"] for v in views] == ["fig4", "fig5"] and all("src" not in v for v in views)
+    out = render_report(manifest, build_cells(manifest, runs), layout.report, tables=["III"],
+                        runs=runs, qualitative=views,
+                        compute_s=compute_seconds(fixture_layout(), metrics),
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    assert html.count("Not produced: the selected tables (III) train no pair.") == 2
+    assert "<b>Did it work?</b>\n0 of " in html and "2:04:10" in html
+    assert html.index('id="headline"') < html.index('id="qualitative"') < html.index(
+        'id="table-III"')
