@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from results_testlib import FIXTURE_RESULTS, fixture_files, fixture_layout, fixture_results
 
@@ -32,7 +34,8 @@ class _ReportParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "td" and "data-column" in a:
-            self._cell = {"status": a["data-status"], "text": ""}
+            self._cell = {"status": a["data-status"], "text": "",
+                          "tone": a.get("data-tone", "")}
             self.cells[(a["data-table"], a["data-row"], a["data-column"])] = self._cell
         elif tag == "article" and a.get("id", "").startswith("exp-"):
             self._exp = {"status": a["data-status"], "text": "", "links": []}
@@ -94,17 +97,23 @@ def test_every_table_cell_is_rendered(report):
 def test_measured_cells_show_ours_paper_and_delta(report):
     _, _, parsed = report
     cell = parsed.cells[("III", "4", "AP")]  # seeds 0 and 1: 55.2 and 56.2
+    # per-seed differences to the paper (-1.4, -0.4): mean -0.9, se 0.5, t(1 df) 12.706
     assert (cell["status"], cell["measured"], cell["paper"], cell["delta"]) == (
-        "ok", "55.7", "56.6", "-0.9")
-    assert cell["spread"] == "± 0.7 (n=2)"
-    assert cell["delta_class"] == "kind-paper worse"
+        "ok", "55.7", "56.6", "-0.9 [-7.3, +5.5]")
+    assert cell["spread"] == "sd 0.7 (n=2)"
+    assert cell["delta_class"] == "kind-paper"  # the interval holds 0: neutral, not red
+    assert cell["tone"] == "neutral"
     assert parsed.cells[("IV", "1", "AP90")]["measured"] == "20.8"  # the same run, Table IV
-    assert parsed.cells[("VII", "5", "AP90")]["delta"] == "-1.1"
+    assert parsed.cells[("VII", "5", "AP90")]["delta"] == "-1.1 [-7.5, +5.3]"
     speed = parsed.cells[("VII", "5", "s_per_img")]
-    assert (speed["measured"], speed["paper"], speed["delta"]) == ("0.250", "0.108", "+0.142")
-    assert speed["delta_class"] == "kind-paper"  # hardware-dependent: not judged
-    stage = parsed.cells[("X", "1", "stage_1_1")]
+    # one measurement per experiment: no spread; its baseline (R101 FPN) is not measured, so
+    # no ratio, and never a difference to the paper's TITAN X time
+    assert (speed["measured"], speed["paper"]) == ("0.250", "0.108")
+    assert "spread" not in speed and "delta" not in speed and speed["tone"] == "neutral"
+    stage = parsed.cells[("X", "1", "stage_1_1")]  # one seed: no interval, no colour
     assert (stage["measured"], stage["paper"], stage["delta"]) == ("38.1", "38.5", "-0.4")
+    assert "spread" not in stage and stage["tone"] == "neutral"
+    assert not [k for k, c in parsed.cells.items() if "± 0.000" in c["text"]]
 
 
 def _numbers(text: str) -> list[str]:
@@ -238,9 +247,105 @@ def test_report_shows_only_the_selected_tables_and_shapes(tmp_path):
     parsed = _ReportParser()
     parsed.feed(out.read_text(encoding="utf-8"))
     assert {k[0] for k in parsed.cells} == {"VII"}
-    # Row 5 (R101 Decoupled) vs the baseline row 1 (R50 FPN, not measured): no shape shown.
+    # Row 5 (R101 Decoupled) vs its baseline row 4 (R101 FPN, not measured): no shape shown.
     assert "delta" not in parsed.cells[("VII", "5", "AP")]
+    assert "italic" not in parsed.cells[("VII", "5", "AP")]["text"]
     assert 'id="table-III"' not in out.read_text(encoding="utf-8")
+
+
+def _stand_in_results(values: dict[str, list[float]]):
+    """Results of AP (percent) per seed for ``<experiment>/default``."""
+    from decoupled_rcnn.reproduction.results.tables import Results, parse_payload
+
+    return Results(evaluations={
+        f"{exp}/default": {seed: parse_payload({"status": "ok", "units": "percent",
+                                                "metrics": {"AP": ap, "AP50": ap + 30}})
+                           for seed, ap in enumerate(aps)}
+        for exp, aps in values.items()})
+
+
+def test_cells_are_coloured_only_where_the_seeds_decide(tmp_path):
+    manifest = load_manifest()
+    results = _stand_in_results({
+        "voc_r101_toy_reg070_cls070": [50.0, 52.0, 51.0],  # Table I row 1, the baseline
+        "voc_r101_toy_reg090_cls070": [53.0, 55.0, 54.0],  # row 3: +3 every seed; paper +1.3
+        "voc_r101_toy_reg080_cls070": [53.0, 50.0, 52.0],  # row 2: (+3, -2, +1), holds 0
+        "voc_r101_toy_reg070_cls080": [48.0, 50.0, 49.0],  # row 4: -2 every seed; paper +0.2
+        "voc_r101_toy_reg070_cls090": [51.0, 53.0, 52.0],  # row 5: +1 every seed; paper 0.0
+    })
+    runs = build_runs(manifest, results, [0, 1, 2], ["I"])
+    out = render_report(manifest, build_cells(manifest, runs), tmp_path / "index.html",
+                        tables=["I"], runs=runs, seeds=[0, 1, 2], context={"synthetic": True})
+    parsed = _ReportParser()
+    parsed.feed(out.read_text(encoding="utf-8"))
+    tones = {row: parsed.cells[("I", row, "AP")]["tone"] for row in "12345"}
+    assert tones == {"1": "neutral", "2": "neutral", "3": "agree", "4": "disagree",
+                     "5": "decided"}  # row 5: a difference where the paper has none
+    steady = parsed.cells[("I", "3", "AP")]
+    assert steady["delta"] == "+3.0 [+3.0, +3.0] vs paper +1.3"
+    assert steady["spread"] == "sd 1.0 (n=3)"  # (53, 55, 54)
+    noisy = parsed.cells[("I", "2", "AP")]  # mean 2/3, sd 2.52, t(2 df) 4.303: [-5.6, +6.9]
+    assert noisy["delta"] == "+0.7 [-5.6, +6.9] vs paper +1.1"
+
+
+def test_first_screen_says_whether_the_baselines_learned(tmp_path):
+    from decoupled_rcnn.report.summary import GATE_TEXT, baseline_views, gate_outcome
+
+    manifest = load_manifest()
+    results = _stand_in_results({"voc_r50_faster": [20.0, 21.0], "voc_r101_faster": [4.0, 5.0],
+                                 "voc_r101_dec": [6.0, 7.0]})
+    runs = build_runs(manifest, results, [0, 1], ["II", "VII"])
+    cells = build_cells(manifest, runs)
+    views = baseline_views(manifest, ["II", "VII"], cells)
+    # Table II shows no AP50: it is read from Table VII's cell of the same run (row 4)
+    assert views[0] == {"table": "II", "measured": True, "rows": [
+        {"row": 1, "label": "FPN, ✓", "AP": 4.5, "AP50": 34.5, "n": 2}]}
+    assert [(r["row"], r["AP"], r["AP50"]) for r in views[1]["rows"]] == [
+        (1, 20.5, 50.5), (4, 4.5, 34.5)]  # R50 FPN and R101 FPN, each backbone's baseline
+    assert baseline_views(manifest, ["IX"], cells) == []
+    assert not baseline_views(manifest, ["III"], cells)[0]["measured"]
+    stopped = f"{GATE_TEXT} (Table VII baseline AP50 3.1 % < 10 %)"
+    claims = pd.DataFrame({"table": ["VII", "VII", "III"],
+                           "verdict": ["not decided", "not decided", "inconclusive"],
+                           "why": [stopped, stopped, ""]})
+    assert gate_outcome(claims) == [f"Table VII: {stopped}; its claims get no verdict."]
+    assert gate_outcome(claims.iloc[2:]) == [] and gate_outcome(None) == []
+    cells = build_cells(manifest, build_runs(manifest, results, [0, 1], ["II", "III", "VII"]))
+    out = render_report(manifest, cells, tmp_path / "index.html", tables=["II", "III", "VII"],
+                        runs=runs, seeds=[0, 1], context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    assert html.index('id="learned"') < html.index('id="headline"')
+    assert "II: <span" in html and "4.5 / 34.5</span>" in html  # one baseline row: no "row"
+    assert 'title="Table VII row 1: ResNet-50, FPN, ✗ (n=2)">20.5 / 50.5 (row 1)</span>' in html
+    assert 'title="Table VII row 4: ResNet-101, FPN, ✗ (n=2)">4.5 / 34.5 (row 4)</span>' in html
+    assert "baseline not measured: III</span>" in html
+
+
+def test_the_gate_is_said_in_words_before_any_verdict(tmp_path):
+    from decoupled_rcnn.report.summary import GATE_TEXT
+
+    manifest = load_manifest()
+    results = _stand_in_results({"voc_r50_faster": [1.0, 1.2], "voc_r50_dec": [1.1, 1.3]})
+    runs = build_runs(manifest, results, [0, 1], ["VII"])
+    claims = evaluate_claims(manifest, runs)
+    claims = claims[claims["table"] == "VII"].copy()
+    assert len(claims) > 0
+    stopped = f"{GATE_TEXT} (Table VII baseline AP50 31.1 % < 40 %)"
+    claims["verdict"], claims["why"] = "not decided", stopped
+    out = render_report(manifest, build_cells(manifest, runs), tmp_path / "index.html",
+                        tables=["VII"], runs=runs, claims=claims, seeds=[0, 1],
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    line = escape(f"Table VII: {stopped}; its claims get no verdict.", quote=False)
+    assert html.count(line) == 1
+    assert html.index(line) < html.index('id="headline"') < html.index('id="claims"')
+    assert 'id="gate-passed"' not in html
+    claims["verdict"], claims["why"] = "inconclusive", ""  # the gate checked, stopped nothing
+    out = render_report(manifest, build_cells(manifest, runs), tmp_path / "passed.html",
+                        tables=["VII"], runs=runs, claims=claims, seeds=[0, 1],
+                        context={"synthetic": True})
+    html = out.read_text(encoding="utf-8")
+    assert "it stopped no table's claims" in html and GATE_TEXT not in html
 
 
 def test_report_command(tmp_path, capsys):

@@ -114,12 +114,42 @@ def test_paper_values_are_secondary_and_toggle(page_view):
     paper = page.locator('td[data-table="III"][data-row="4"][data-column="AP"] .paper')
     cell = page.locator('td[data-table="III"][data-row="4"][data-column="AP"]')
     assert not paper.is_visible()
-    assert cell.get_attribute("title") == "paper 56.6"  # stand-in: no shape, baseline unmeasured
+    # stand-in: no shape (its baseline row is unmeasured); the spread says what it is
+    assert cell.get_attribute("title") == "paper 56.6; sample standard deviation over 2 seeds"
     assert cell.locator(".measured").is_visible()
     page.click("label[for=show-paper]")
     assert paper.is_visible() and paper.inner_text() == "56.6"
     page.click("label[for=show-paper]")
     assert not paper.is_visible()
+
+
+def test_undecided_cells_are_neutral_and_benchmarks_have_no_spread(page_view):
+    page = page_view["page"]
+    text = page.inner_text("main")
+    assert "± 0.000" not in text and "±" not in text
+    tones = page.eval_on_selector_all(
+        "td.cell[data-status=ok]", "cs => cs.map(c => [c.dataset.table, c.dataset.row, "
+        "c.dataset.column, c.dataset.tone, getComputedStyle(c).borderLeftColor])")
+    # two seeds of the fixture decide nothing: every measured cell is neutral, no coloured bar
+    assert tones and {t[3] for t in tones} == {"neutral"}
+    assert {t[4] for t in tones} == {"rgba(0, 0, 0, 0)"}
+    speed = page.locator('td[data-table="VII"][data-row="5"][data-column="s_per_img"]')
+    assert speed.locator(".spread").count() == 0
+    assert "one measurement per experiment" in speed.get_attribute("title")
+    spread = page.locator('td[data-table="III"][data-row="4"][data-column="AP"] .spread')
+    assert spread.inner_text() == "sd 0.7 (n=2)"
+
+
+def test_whether_the_models_learned_comes_first(page_view):
+    page = page_view["page"]
+    page.evaluate("window.scrollTo(0, 0)")
+    learned = page.locator("#learned")
+    box = learned.bounding_box()
+    assert box is not None and box["y"] < page.locator("#headline").bounding_box()["y"]
+    assert "Did the models learn?" in learned.inner_text()
+    # Table III's baseline (row 1) failed, Table IV's (row 1, the reg085 run) has 2 seeds
+    chip = learned.locator('.chip[data-table="IV"]')
+    assert chip.inner_text().startswith("IV: ") and "/" in chip.inner_text()
 
 
 def _png_size(path: Path) -> tuple[int, int]:

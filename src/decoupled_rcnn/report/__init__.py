@@ -2,15 +2,22 @@
 
 :func:`render_report` reads only what the tables step wrote (cells, per-seed runs, claims),
 the provenance of the declared metrics files and the declared figures. The first screen
-answers "did it work" (setting, experiments finished / failed / missing, the claims' verdicts,
-compute time, links to every table), then come the paper's Fig. 4 and Fig. 5 reproduced, the
-claims, the tables (each with its figures beside it) and one card per experiment with its
-training curves and provenance. Each cell shows our value (the mean over seeds, with its
-spread); the paper's value and either the difference to the paper (real data) or the
-*shape*, this row's difference to the table's baseline row beside the paper's (stand-in
-data, where levels are not comparable), are secondary: on hover, or in every cell with the
-"show the paper's values" switch. Cells without a measurement say why (missing, failed, COCO
-server, published value of another detector) and never show a number in place of ours.
+answers "did it work": whether the models learned (each table's baseline AP and AP50, and
+the learnability gate's outcome in words), then the setting, experiments finished / failed /
+missing, the claims' verdicts, compute time and links to every table. Then come the paper's
+Fig. 4 and Fig. 5 reproduced, the claims, the tables (each with its figures beside it) and
+one card per experiment with its training curves and provenance.
+
+Each cell shows our value (the mean over seeds) and its spread (sd and n); a benchmark
+column (speed, FLOPs, parameters) is one measurement per experiment, shown once. Secondary,
+on hover or with the "show the paper's values" switch: the paper's value and either the
+difference to the paper with its 95 % t interval (real data) or this row's difference to its
+baseline row, paired by seed, with its interval, beside the paper's difference (stand-in
+data, where levels are not comparable); benchmarks show their ratio to the baseline row
+beside the paper's ratio. A cell is coloured only where the interval excludes 0
+(:attr:`~decoupled_rcnn.reproduction.results.stats.PairedT.decided`), neutral otherwise.
+Cells without a measurement say why (missing, failed, COCO server, published value of
+another detector) and never show a number in place of ours.
 """
 
 from __future__ import annotations
@@ -59,10 +66,45 @@ def _href(path: str | None, report_dir: Path) -> str:
     return Path(os.path.relpath(target, report_dir)).as_posix()
 
 
-def _tone(delta: float, higher_is_better: bool) -> str:
-    if not delta or math.isnan(delta):
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _interval(cell: pd.Series, prefix: str, decimals: int) -> str:
+    low, high = cell[f"{prefix}_ci_low"], cell[f"{prefix}_ci_high"]
+    if _nan(low) or _nan(high):
         return ""
-    return "better" if (delta > 0) == higher_is_better else "worse"
+    return f" [{_fmt(low, decimals, signed=True)}, {_fmt(high, decimals, signed=True)}]"
+
+
+def _tone(cell: pd.Series, shapes: bool, higher_is_better: bool) -> str:
+    """The cell's colour: only where the paired t interval over seeds excludes 0.
+
+    Stand-in (``shapes``): ``agree`` / ``disagree`` with the sign of the paper's difference
+    to the baseline row; ``decided`` (no red or green) where the paper's difference is 0.
+    Real data: ``better`` / ``worse`` than the paper's value. Empty (neutral) otherwise.
+    """
+    prefix = "minus_baseline" if shapes else "ours_minus_paper"
+    if not bool(cell[f"{prefix}_decided"]):
+        return ""
+    ours = float(cell[prefix])
+    if not shapes:
+        return "better" if (ours > 0) == higher_is_better else "worse"
+    paper = cell["paper_minus_baseline"]
+    if _nan(paper) or paper == 0:
+        return "decided"
+    return "agree" if (ours > 0) == (paper > 0) else "disagree"
+
+
+def _benchmark_view(view: dict[str, Any], cell: pd.Series) -> dict[str, Any]:
+    """One measurement per experiment: no spread; its ratio to the baseline row's, beside
+    the paper's ratio (never a difference between our CPU time and the paper's GPU time)."""
+    view["spread_title"] = "one measurement per experiment (no spread over seeds)"
+    ratio, paper = cell["ratio_to_baseline"], cell["paper_ratio_to_baseline"]
+    if not _nan(ratio):
+        view["delta"] = f"×{ratio:.2f} vs paper " + ("–" if _nan(paper) else f"×{paper:.2f}")
+        view["delta_kind"] = "ratio"
+    return view
 
 
 def _cell_view(cell: pd.Series, manifest: Manifest, shapes: bool) -> dict[str, Any]:
@@ -70,27 +112,38 @@ def _cell_view(cell: pd.Series, manifest: Manifest, shapes: bool) -> dict[str, A
     decimals = int(cell["decimals"])
     paper = "n/a" if cell["paper_na"] else _fmt(cell["paper"], decimals)
     view = {"status": cell["status"], "status_text": _STATUS_TEXT.get(cell["status"], ""),
-            "measured": "", "spread": "", "paper": paper, "delta": "", "delta_class": "",
-            "delta_kind": "", "evaluation": cell["evaluation"]}
+            "measured": "", "spread": "", "spread_title": "", "paper": paper, "delta": "",
+            "delta_class": "", "delta_kind": "", "evaluation": cell["evaluation"]}
     if cell["status"] != OK:
         return view
     view["measured"] = _fmt(cell["measured"], decimals)
-    if int(cell["n"]) > 1:
-        view["spread"] = f"± {_fmt(cell['std'], decimals)} (n={int(cell['n'])})"
-    accuracy = metric.kind == "accuracy"
-    if shapes and accuracy:
-        if not math.isnan(cell["shape"]):
-            view["delta"] = (f"{_fmt(cell['shape'], decimals, signed=True)} vs paper "
-                             f"{_fmt(cell['paper_shape'], decimals, signed=True)}")
-            view["delta_kind"] = "shape"
-            agree = cell["shape"] * cell["paper_shape"] > 0 if cell["paper_shape"] else False
-            view["delta_class"] = "better" if agree else "worse"
-    elif not cell["paper_na"]:
-        view["delta"] = _fmt(float(cell["delta"]), decimals, signed=True)
-        view["delta_kind"] = "paper"
-        if accuracy:
-            view["delta_class"] = _tone(float(cell["delta"]), metric.higher_is_better)
+    if bool(cell["per_experiment"]) or metric.kind != "accuracy":
+        return _benchmark_view(view, cell)
+    n = int(cell["n"])
+    if n > 1:
+        view["spread"] = f"sd {_fmt(cell['sd_over_seeds'], decimals)} (n={n})"
+        view["spread_title"] = f"sample standard deviation over {n} seeds"
+    prefix = "minus_baseline" if shapes else "ours_minus_paper"
+    if _nan(cell[prefix]):
+        return view
+    view["delta"] = (_fmt(cell[prefix], decimals, signed=True)
+                     + _interval(cell, prefix, decimals))
+    if shapes:
+        view["delta"] += f" vs paper {_fmt(cell['paper_minus_baseline'], decimals, signed=True)}"
+    view["delta_kind"] = "shape" if shapes else "paper"
+    view["delta_class"] = _tone(cell, shapes, metric.higher_is_better)
     return view
+
+
+def _learned_context(manifest: Manifest, tables: Sequence[str], cells: pd.DataFrame,
+                     claims: pd.DataFrame | None) -> dict[str, Any]:
+    """The first screen's "did the models learn?": baselines, the gate's words, whether the
+    claims file carries the gate's reasons at all (``why`` / ``reason``)."""
+    from decoupled_rcnn.report.summary import baseline_views, gate_outcome
+
+    return {"baselines": baseline_views(manifest, tables, cells),
+            "gate": gate_outcome(claims),
+            "gate_checked": claims is not None and bool({"why", "reason"} & set(claims.columns))}
 
 
 def _table_view(manifest: Manifest, table: Table, cells: pd.DataFrame,
@@ -111,7 +164,7 @@ def _table_view(manifest: Manifest, table: Table, cells: pd.DataFrame,
             "index": row.index, "labels": shown, "experiment": row.experiment or "",
             "run": aliases.get(row.experiment or "", ""),
             "test": row.test if row.experiment else "", "note": row.note,
-            "baseline": baseline == row.index,
+            "baseline": table.baseline_of(row.index) == row.index,
             "group": row.group if row.group != group else None,
             "cells": [_cell_view(mine.loc[c.key], manifest, shapes) for c in table.columns],
         })
@@ -256,6 +309,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         compute=(str(_dt.timedelta(seconds=round(compute_s))) if compute_s else ""),
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **_learned_context(manifest, tables, cells, claims),
     )
     from decoupled_rcnn.provenance import write_atomic
 

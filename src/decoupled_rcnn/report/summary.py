@@ -5,20 +5,26 @@
 * :func:`qualitative_views`: Fig. 4 and Fig. 5 with the captions their JSON records carry,
   or why a figure is not there;
 * :func:`custom_data_context`: with your own dataset, its name, classes and box counts
-  (from the prepared-data summary) and the setting notice.
+  (from the prepared-data summary) and the setting notice;
+* :func:`baseline_views` and :func:`gate_outcome`: whether the models learned (each table's
+  reference rows' AP and AP50) and what the learnability gate decided, in words.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from decoupled_rcnn.reproduction.manifest import Manifest
 from decoupled_rcnn.reproduction.plan.layout import Layout
 
-__all__ = ["QUALITATIVE_FIGURES", "compute_seconds", "custom_data_context",
-           "qualitative_views"]
+__all__ = ["GATE_TEXT", "QUALITATIVE_FIGURES", "baseline_views", "compute_seconds",
+           "custom_data_context", "gate_outcome", "qualitative_views"]
 
 #: Layout kind -> title of each qualitative figure, in report order.
 QUALITATIVE_FIGURES = {
@@ -114,3 +120,68 @@ def custom_data_context(custom: Mapping[str, Any], ready: str | Path | None) -> 
                    f"{len(classes)} classes; images train / val: {images})",
         "classes": f"{counts} (boxes train / val)",
     }
+
+
+#: The text the learnability gate's claims start with (results/claims.py), in ``verdict``
+#: or in the reason column beside it.
+GATE_TEXT = "not decided: the baseline did not learn"
+
+
+def _accuracy(cells: pd.DataFrame, evaluation: str, metric: str) -> tuple[float, int]:
+    """(mean over seeds, n) of ``metric`` for ``evaluation`` in any selected table's cells."""
+    found = cells[(cells["evaluation"] == evaluation) & (cells["metric"] == metric)
+                  & (cells["status"] == "ok")]
+    if found.empty:
+        return math.nan, 0
+    first = found.iloc[0]
+    return float(first["measured"]), int(first["n"])
+
+
+def baseline_views(manifest: Manifest, tables: Sequence[str],
+                   cells: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each selected table's reference rows with their AP and AP50 (mean over seeds).
+
+    A table that does not show AP50 (e.g. Table II) takes it from another selected table
+    with the same evaluation (same run and test setting); a value found nowhere is NaN.
+
+    Returns:
+        Per table with a baseline: ``table``, ``measured`` (any reference row has AP or
+        AP50) and ``rows``: ``row``, ``label``, ``AP``, ``AP50``, ``n`` (seeds behind AP50,
+        else AP).
+    """
+    views = []
+    for tid in tables:
+        table = manifest.tables[tid]
+        rows = []
+        for index in table.baseline_rows():
+            row = table.row(index)
+            evaluation = f"{row.experiment}/{row.test}"
+            ap, n_ap = _accuracy(cells, evaluation, "AP")
+            ap50, n_ap50 = _accuracy(cells, evaluation, "AP50")
+            label = ", ".join(str(v) for v in row.labels.values() if v not in ("", None))
+            rows.append({"row": index, "label": label, "AP": ap, "AP50": ap50,
+                         "n": n_ap50 or n_ap})
+        if rows:
+            measured = any(not math.isnan(r["AP"]) or not math.isnan(r["AP50"]) for r in rows)
+            views.append({"table": tid, "rows": rows, "measured": measured})
+    return views
+
+
+def gate_outcome(claims: pd.DataFrame | None) -> list[str]:
+    """The learnability gate's outcome in words: one sentence per table it stopped.
+
+    Read from the claims file: a claim whose ``verdict`` or reason (``why`` / ``reason``)
+    starts with :data:`GATE_TEXT`. Empty when the gate stopped nothing (or no claims).
+    """
+    if claims is None or claims.empty:
+        return []
+    found: dict[str, str] = {}
+    columns = [c for c in ("verdict", "why", "reason") if c in claims.columns]
+    for record in claims.to_dict("records"):
+        for column in columns:
+            text = record.get(column)
+            if isinstance(text, str) and text.startswith(GATE_TEXT):
+                found.setdefault(str(record.get("table", "")), text)
+                break
+    return [f"Table {tid}: {text}; its claims get no verdict."
+            for tid, text in sorted(found.items())]

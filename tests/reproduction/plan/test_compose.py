@@ -49,6 +49,29 @@ def test_coco_cascade_on_the_stand_in_data():
     assert cfg.randomness.seed == 3 and cfg.work_dir == "/tmp/w"
 
 
+def test_sgd_is_selected_by_the_workflow_config():
+    """``schedule.short.optimizer: SGD`` (issue 20's λ question): momentum 0.9 as in the paper."""
+    import pytest
+
+    from decoupled_rcnn.reproduction.plan.compose import short_schedule
+
+    short = {"iters": 8, "lr": 0.04, "batch_size": 2, "warmup_iters": 2,
+             "checkpoint_interval": 4, "optimizer": "SGD", "weight_decay": 0.0001}
+    schedule = short_schedule({"schedule": {"kind": "short", "short": short}})
+    assert schedule.optimizer == "SGD" and schedule.lr == 0.04
+    config = "configs/decoupled_rcnn/decoupled-rcnn-cascade_r50_fpn_1x_coco.py"
+    cfg = compose_config(config, data=SYNTH, tiny=True, pretrained=False, schedule=schedule)
+    assert cfg.optim_wrapper.optimizer.to_dict() == {
+        "type": "SGD", "lr": 0.04, "momentum": 0.9, "weight_decay": 0.0001}
+    adamw = compose_config(config, data=SYNTH, tiny=True, pretrained=False, schedule=SHORT)
+    assert adamw.optim_wrapper.optimizer.type == "AdamW"
+    assert "momentum" not in adamw.optim_wrapper.optimizer
+    short["optimizer"] = "Adam"
+    with pytest.raises(ValueError, match="must be SGD or AdamW, not 'Adam'"):
+        compose_config(config, data=SYNTH, tiny=True, pretrained=False,
+                       schedule=short_schedule({"schedule": {"kind": "short", "short": short}}))
+
+
 def test_multiscale_training_survives_the_data_swap():
     cfg = compose_config("configs/decoupled_rcnn/decoupled-rcnn-cascade_r101_fpn_ms-2x_coco.py",
                          data=SYNTH)

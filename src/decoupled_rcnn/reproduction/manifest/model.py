@@ -152,6 +152,7 @@ class Row:
     published: bool
     group: str = ""
     note: str = ""
+    baseline: int | None = None  # 1-based reference row of this row (default: the table's)
 
     @property
     def name(self) -> str:
@@ -192,6 +193,19 @@ class Table:
     def baseline_row(self) -> Row | None:
         """The reference row, or None where the table has none (e.g. Table IX)."""
         return None if self.baseline is None else self.row(self.baseline)
+
+    def baseline_of(self, index: int) -> int | None:
+        """The 1-based reference row of row ``index``: its own ``baseline:`` or the table's.
+
+        A row's own baseline lets rows of another backbone compare with that backbone's FPN
+        row (Tables VII, VIII, XI) instead of mixing backbone and method.
+        """
+        return self.row(index).baseline or self.baseline
+
+    def baseline_rows(self) -> list[int]:
+        """Every reference row some row of the table is compared with, in row order."""
+        found = {self.baseline_of(r.index) for r in self.rows}
+        return sorted(i for i in found if i is not None)
 
     def experiments(self) -> list[str]:
         """Training experiments this table needs, first use first, each once."""

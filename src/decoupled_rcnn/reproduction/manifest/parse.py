@@ -8,6 +8,7 @@ one :class:`~decoupled_rcnn.reproduction.manifest.ManifestError`. Use
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ _TOP_KEYS = {"version", "paper", "metrics", "schedules", "test_settings", "cost_
 _EXPERIMENT_KEYS = {"model", "backbone", "dataset", "schedule", "config", "overrides",
                     "description", "note"}
 _TEST_KEYS = {"split", "score_thr", "nms", "stage_pair", "overrides", "description"}
-_ROW_KEYS = {"labels", "paper", "experiment", "test", "published", "group", "note"}
+_ROW_KEYS = {"labels", "paper", "experiment", "test", "published", "group", "note",
+             "baseline"}
 _TABLE_KEYS = {"title", "dataset", "label_columns", "columns", "rows", "sweep", "note",
                "baseline"}
 _COLUMN_KEYS = {"key", "metric", "label", "test"}
@@ -303,7 +305,8 @@ def _parse_row(table_id: str, index: int, entry: Mapping, label_columns: tuple[s
         errors.append(f"{where}.test: unknown test setting {test!r}")
     return Row(table=table_id, index=index, labels=labels, paper=paper,
                experiment=experiment, test=test, published=published,
-               group=str(entry.get("group", "")), note=str(entry.get("note", "")))
+               group=str(entry.get("group", "")), note=str(entry.get("note", "")),
+               baseline=entry.get("baseline"))
 
 
 def _parse_tables(raw: Mapping, metrics: Mapping[str, Metric],
@@ -335,6 +338,8 @@ def _parse_tables(raw: Mapping, metrics: Mapping[str, Metric],
         if sweep is not None and sweep not in label_columns:
             errors.append(f"{where}.sweep: {sweep!r} is not a label column")
         baseline = _parse_baseline(entry.get("baseline"), rows, where, errors)
+        rows = tuple(dataclasses.replace(r, baseline=_parse_baseline(
+            r.baseline, rows, r.name, errors)) if r.baseline is not None else r for r in rows)
         for row in rows:
             if row.experiment and row.experiment in experiments:
                 exp = experiments[row.experiment]

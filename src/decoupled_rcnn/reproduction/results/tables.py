@@ -1,4 +1,4 @@
-"""Paper tables from measured results: mean over seeds, spread, the paper's value, delta.
+"""Paper tables from measured results: mean over seeds, spread, the paper's value, tests.
 
 Results come from the files a rule declares (:func:`read_results`), each named by the
 results layout: ``<experiment>/seed<k>/<test>/metrics.json`` and ``<experiment>/benchmark.json``.
@@ -17,10 +17,23 @@ millions of parameters) and belong to the experiment, not to a seed.
 Three frames come out (pandas, long form):
 
 * ``runs``: one record per (table, row, column, seed): that seed's measured value;
-* ``cells``: one record per table cell: ``measured`` (mean over the seeds that finished),
-  ``std`` (sample standard deviation, NaN with one seed), ``n``, the paper's value, ``delta``
-  (ours − paper), and the *shape*: ``shape`` (this row minus the table's baseline row, mean
-  of the per-seed differences) beside ``paper_shape`` (the same difference in the paper);
+  ``per_experiment`` is true for a benchmark column, whose one measurement per experiment is
+  repeated in every seed's record (so per-seed statistics can pair it);
+* ``cells``: one record per table cell:
+
+  - ``measured`` (mean over the seeds that finished; a benchmark's single measurement),
+    ``sd_over_seeds`` (sample sd, NaN with one value), ``n`` (values behind ``measured``:
+    seeds, or 1 for a benchmark), ``per_experiment``, ``paper`` (the paper's value);
+  - ``ours_minus_paper`` (accuracy only: mean of the per-seed differences to the paper's
+    value) with ``_sd``, ``_n``, ``_ci_low``, ``_ci_high`` (one-sample t, 95 %) and
+    ``_decided`` (the interval excludes 0);
+  - ``baseline_row`` (the row it is compared with: the row's own ``baseline:`` or the
+    table's), ``minus_baseline`` (accuracy: mean over seeds of this row minus the baseline
+    row, paired by seed) with the same ``_sd`` ... ``_decided`` fields
+    (:func:`~decoupled_rcnn.reproduction.results.stats.paired_t`), beside
+    ``paper_minus_baseline``; benchmarks: ``ratio_to_baseline`` beside
+    ``paper_ratio_to_baseline`` (a ratio, never a difference between our CPU time and the
+    paper's GPU time);
 * one CSV per table in the paper's layout.
 
 A cell whose evaluation is absent, failed, or lacks the metric is never given a number: its
@@ -45,8 +58,9 @@ import pandas as pd
 
 from decoupled_rcnn.datasets.common import is_finite_number
 from decoupled_rcnn.provenance import write_atomic
-from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
+from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.results.stats import paired_t
 
 OK, MISSING, FAILED, SERVER, PUBLISHED = "ok", "missing", "failed", "server", "published"
 UNDEFINED = "undefined"  # the run finished but the metric has nothing to measure (None)
@@ -191,7 +205,8 @@ def build_runs(manifest: Manifest, results: Results, seeds: Sequence[int],
                 ev = row.evaluation(column)
                 metric = manifest.metrics[column.metric]
                 base = {"table": table.id, "row": row.index, "column": column.key,
-                        "metric": column.metric, "experiment": row.experiment or "",
+                        "metric": column.metric, "per_experiment": metric.kind == "benchmark",
+                        "experiment": row.experiment or "",
                         "evaluation": ev.key if ev else ""}
                 if ev is None:
                     records.append({**base, "seed": -1, "measured": math.nan,
@@ -216,9 +231,26 @@ def _cell_status(statuses: set[str]) -> str:
     return MISSING
 
 
+def _nan_stats() -> dict[str, float | int | bool]:
+    return {"ci_low": math.nan, "ci_high": math.nan, "n": 0, "sd": math.nan,
+            "mean": math.nan, "decided": False}
+
+
+def _t_fields(prefix: str, diffs: Sequence[float]) -> dict[str, Any]:
+    """``<prefix>`` (mean), ``_sd``, ``_n``, ``_ci_low``, ``_ci_high``, ``_decided``."""
+    if len(diffs):
+        test = paired_t(list(diffs))
+        stats = {"mean": test.mean, "sd": test.sd, "n": test.n, "ci_low": test.ci_low,
+                 "ci_high": test.ci_high, "decided": test.decided}
+    else:
+        stats = _nan_stats()
+    return {prefix: stats["mean"], **{f"{prefix}_{k}": v for k, v in stats.items()
+                                      if k != "mean"}}
+
+
 def build_cells(manifest: Manifest, runs: pd.DataFrame,
                 aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Aggregate :func:`build_runs` over seeds: mean, spread, paper, delta, shape."""
+    """Aggregate :func:`build_runs` over seeds (the columns are listed in the module doc)."""
     aliases = aliases or {}
     records = []
     by_cell = {key: group for key, group in runs.groupby(["table", "row", "column"], sort=False)}
@@ -226,12 +258,17 @@ def build_cells(manifest: Manifest, runs: pd.DataFrame,
         table = manifest.tables[tid]
         row = table.rows[row_index - 1]
         column = table.column(column_key)
+        metric = manifest.metrics[column.metric]
+        once = metric.kind == "benchmark"
         status = _cell_status(set(group["status"]))
         ok = group[group["status"] == OK]
+        if once:  # one measurement per experiment, copied into every seed's record
+            ok = ok.head(1)
         measured = float(ok["measured"].mean()) if status == OK else math.nan
-        std = float(ok["measured"].std(ddof=1)) if status == OK and len(ok) > 1 else math.nan
         paper = row.paper[column_key]
-        shape, shape_std, paper_shape = _shape(table, row_index, column_key, ok, by_cell)
+        vs_paper = ([] if paper is None or once or status != OK
+                    else [round(v - paper, 10) for v in ok["measured"]])
+        base = table.baseline_of(row_index)
         records.append({
             "table": tid, "row": row_index, "group": row.group, "column": column_key,
             "column_label": column.label, "metric": column.metric,
@@ -239,35 +276,51 @@ def build_cells(manifest: Manifest, runs: pd.DataFrame,
             "run": aliases.get(row.experiment or "", row.experiment or ""),
             "test": group["evaluation"].iloc[0].partition("/")[2],
             "evaluation": group["evaluation"].iloc[0],
-            "measured": measured, "std": std, "n": len(ok) if status == OK else 0,
+            "measured": measured, "sd_over_seeds": (float(ok["measured"].std(ddof=1))
+                                                    if len(ok) > 1 else math.nan),
+            "n": len(ok) if status == OK else 0, "per_experiment": once,
             "paper": math.nan if paper is None else paper,
-            "delta": round(measured - paper, 10) if paper is not None else math.nan,
-            "shape": shape, "shape_std": shape_std, "paper_shape": paper_shape,
+            **_t_fields("ours_minus_paper", vs_paper),
+            "baseline_row": base if base is not None else math.nan,
+            **_versus_baseline(table, row_index, column_key, ok, by_cell, once),
             "paper_na": paper is None, "status": status,
-            "decimals": manifest.metrics[column.metric].decimals,
+            "decimals": metric.decimals,
         })
     return pd.DataFrame.from_records(records)
 
 
-def _shape(table: Table, row_index: int, column: str, ok: pd.DataFrame,
-           by_cell: Mapping[tuple, pd.DataFrame]) -> tuple[float, float, float]:
-    """(mean, std) over seeds of this row minus the baseline row, and the paper's difference."""
-    baseline = getattr(table, "baseline", None)
+def _versus_baseline(table: Table, row_index: int, column: str, ok: pd.DataFrame,
+                     by_cell: Mapping[tuple, pd.DataFrame], once: bool) -> dict[str, Any]:
+    """This row against its reference row, ours and the paper's.
+
+    Accuracy: ``minus_baseline`` (mean of the per-seed differences, paired by seed) with its
+    sd, n, t interval and whether the interval excludes 0 (``minus_baseline_decided``),
+    beside ``paper_minus_baseline``. Benchmarks (one measurement per experiment):
+    ``ratio_to_baseline`` beside ``paper_ratio_to_baseline``; no test.
+    """
+    out: dict[str, Any] = {**_t_fields("minus_baseline", []), "paper_minus_baseline": math.nan,
+                           "ratio_to_baseline": math.nan, "paper_ratio_to_baseline": math.nan}
+    baseline = table.baseline_of(row_index)
     if baseline is None or baseline == row_index:
-        return math.nan, math.nan, math.nan
+        return out
     base_paper = table.rows[baseline - 1].paper.get(column)
     paper = table.rows[row_index - 1].paper.get(column)
-    paper_shape = (round(paper - base_paper, 10) if paper is not None and base_paper is not None
-                   else math.nan)
+    if paper is not None and base_paper is not None:
+        if once:
+            out["paper_ratio_to_baseline"] = paper / base_paper if base_paper else math.nan
+        else:
+            out["paper_minus_baseline"] = round(paper - base_paper, 10)
     base = by_cell.get((table.id, baseline, column))
     if base is None or base["status"].eq(PUBLISHED).all():
-        return math.nan, math.nan, paper_shape
+        return out
     base_ok = base[base["status"] == OK].set_index("seed")["measured"]
+    if once:
+        if len(ok) and len(base_ok) and base_ok.iloc[0]:
+            out["ratio_to_baseline"] = float(ok["measured"].iloc[0] / base_ok.iloc[0])
+        return out
     diffs = (ok.set_index("seed")["measured"] - base_ok).dropna()
-    if diffs.empty:
-        return math.nan, math.nan, paper_shape
-    std = float(diffs.std(ddof=1)) if len(diffs) > 1 else math.nan
-    return float(diffs.mean()), std, paper_shape
+    out.update(_t_fields("minus_baseline", [round(v, 10) for v in diffs]))
+    return out
 
 
 def _row_status(statuses: pd.Series) -> str:
@@ -282,7 +335,9 @@ def _row_status(statuses: pd.Series) -> str:
     return SERVER if SERVER in found else MISSING
 
 
-_CELL_FIELDS = ("measured", "std", "n", "paper", "delta", "shape", "paper_shape", "status")
+_CELL_FIELDS = ("measured", "sd_over_seeds", "n", "paper", "ours_minus_paper", "minus_baseline",
+                "minus_baseline_decided", "paper_minus_baseline", "ratio_to_baseline",
+                "paper_ratio_to_baseline", "status")
 
 
 def build_table(manifest: Manifest, table_id: str, cells: pd.DataFrame) -> pd.DataFrame:
@@ -291,8 +346,8 @@ def build_table(manifest: Manifest, table_id: str, cells: pd.DataFrame) -> pd.Da
     Returns:
         One row per paper row, in the paper's order; columns ``<label columns>``,
         ``experiment``, ``run``, ``test``, ``status`` and ``<key>_<field>`` for every value
-        column and each field of ``measured, std, n, paper, delta, shape, paper_shape,
-        status``.
+        column and each field of :data:`_CELL_FIELDS` (``measured``, ``sd_over_seeds``,
+        ``n``, ``paper``, ``ours_minus_paper``, ``minus_baseline`` ...).
     """
     table: Table = manifest.tables[table_id]
     sub = cells[cells["table"] == table_id]
