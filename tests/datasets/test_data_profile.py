@@ -17,6 +17,7 @@ from decoupled_rcnn.datasets.data_profile import (  # noqa: E402
     cpu_estimate,
     crop_size_for,
     custom_sizing,
+    dets_per_image,
     profile_boxes,
     profile_custom,
     schedule_iters,
@@ -32,6 +33,17 @@ def test_profile_takes_medians_of_longest_sides_and_box_sides():
     # longest sides 400, 500, 100 -> 400; box sides sqrt(36)=6, 10, 4 (the 0-wide one skipped)
     assert p == DataProfile(images=3, median_long=400.0, boxes=3, median_box=6.0)
     assert profile_boxes([], []) == DataProfile(0, 0.0, 0, 0.0)
+    assert profile_boxes([(10, 10)], [(2, 2)], per_image=[3, 9, 0]).max_per_image == 9
+
+
+@pytest.mark.parametrize(("busiest", "expected"), [
+    (0, 20), (10, 20),  # 15 -> 20, the floor
+    (14, 30),           # 21 -> 30
+    (61, 100),          # 91.5 -> 100
+    (200, 100),         # the cap
+])
+def test_detections_per_image_follow_the_busiest_image(busiest, expected):
+    assert dets_per_image(DataProfile(1, 100.0, busiest, 10.0, busiest)) == expected
 
 
 def test_downscales_while_the_median_box_stays_24_px():
@@ -112,6 +124,7 @@ def test_custom_sizing_of_a_voc_dataset(tmp_path: Path):
     assert sizing.iters == 120 and "60 epochs x 8 train images / batch 4 = 120" in \
         sizing.iters_reason
     assert sizing.runs == 6  # 3 experiments x 2 seeds
+    assert profile.max_per_image == 3 and sizing.max_dets == 20  # bolt, nut, washer
     given = custom_sizing(_wcfg(voc_custom(root, input_size=64, epochs=None, crop_size=40)),
                           experiments=1)
     assert given.scale.size == 64 and "data.custom.input_size" in given.scale.reason

@@ -148,3 +148,15 @@ def test_input_size_bounds_the_longest_side_in_every_pipeline():
         type="RandomChoiceResize", scales=[(1333, 400), (1333, 800)], keep_ratio=True)]))
     # shorter sides 400 and 800: the largest gets 200 px, the other half of it
     assert make_tiny(multi, input_size=200).train_pipeline[0].scales == [(100, 100), (200, 200)]
+
+
+def test_max_dets_raises_detections_and_proposals():
+    cfg = Config.fromfile(str(CONFIGS / "decoupled_rcnn/decoupled-rcnn_r101_fpn_1x_voc0712.py"))
+    tiny = make_tiny(cfg, max_dets=100)
+    assert tiny.model.test_cfg.rcnn.max_per_img == 100
+    for rpn in (tiny.model.test_cfg.rpn, tiny.model.train_cfg.rpn_proposal):
+        assert rpn.max_per_img == 200  # twice the detections
+    assert tiny.model.train_cfg.rpn_proposal.reg_max_per_img == 200  # both DSS sets alike
+    default = make_tiny(cfg)
+    assert default.model.test_cfg.rcnn.max_per_img == TINY["dets_per_img"]
+    assert default.model.test_cfg.rpn.max_per_img == TINY["proposals"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from decoupled_rcnn.datasets.common import DatasetError
 
 __all__ = ["CPU_S_PER_ITER_160", "MIN_BOX", "SIZE_CAP", "SIZE_FLOOR", "CustomSizing",
            "DataProfile", "Scale", "choose_input_size", "cpu_estimate", "crop_size_for",
-           "custom_sizing", "format_sizing", "profile_boxes", "profile_custom",
+           "custom_sizing", "dets_per_image", "format_sizing", "profile_boxes", "profile_custom",
            "schedule_iters"]
 
 #: The median box side (px, at the input size) the chosen scale keeps at least.
@@ -45,6 +46,8 @@ SIZE_CAP = 640
 #: CPU-s of one tiny training iteration (batch 4, one thread, Faster R-CNN R50) at 160 px,
 #: measured on the stand-in (README: 200 iterations in 36-45 s at 1 thread, one core).
 CPU_S_PER_ITER_160 = 0.2
+#: Fewest detections kept per image (the tiny setting's default).
+MIN_DETS = 20
 #: Pre-training crop sides stay within these bounds (px).
 CROP_BOUNDS = (32, 96)
 
@@ -59,12 +62,14 @@ class DataProfile:
         boxes: non-crowd boxes.
         median_box: the median of the boxes' sides, sqrt(w * h), at native resolution (px;
             0 without boxes).
+        max_per_image: boxes of the busiest image.
     """
 
     images: int
     median_long: float
     boxes: int
     median_box: float
+    max_per_image: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,20 @@ class Scale:
 
 
 def profile_boxes(image_sizes: Sequence[tuple[float, float]],
-                  boxes: Sequence[tuple[float, float]]) -> DataProfile:
-    """A profile from (width, height) of each image and (width, height) of each box."""
+                  boxes: Sequence[tuple[float, float]],
+                  per_image: Sequence[int] = ()) -> DataProfile:
+    """A profile from (width, height) of each image and of each box, and boxes per image."""
     longs = [max(w, h) for w, h in image_sizes]
     sides = [math.sqrt(w * h) for w, h in boxes if w > 0 and h > 0]
     return DataProfile(len(longs), float(statistics.median(longs)) if longs else 0.0,
-                       len(sides), float(statistics.median(sides)) if sides else 0.0)
+                       len(sides), float(statistics.median(sides)) if sides else 0.0,
+                       max(per_image, default=0))
+
+
+def dets_per_image(profile: DataProfile, floor: int = MIN_DETS, cap: int = 100) -> int:
+    """Detections kept per image: 1.5x the busiest training image's boxes, rounded up to
+    a multiple of 10, within ``floor`` (the tiny setting's 20) and ``cap`` (COCO's 100)."""
+    return min(cap, max(floor, 10 * math.ceil(1.5 * profile.max_per_image / 10)))
 
 
 def choose_input_size(profile: DataProfile, *, min_box: float = MIN_BOX,
@@ -150,21 +163,25 @@ def _coco_profile(ann_file: Path) -> DataProfile:
 
     doc = load_json(ann_file)
     images = [i for i in doc.get("images", []) if isinstance(i, dict)]
-    boxes = [(a["bbox"][2], a["bbox"][3]) for a in doc.get("annotations", [])
-             if isinstance(a, dict) and not a.get("iscrowd") and len(a.get("bbox") or []) == 4]
-    return profile_boxes([(i.get("width") or 0, i.get("height") or 0) for i in images], boxes)
+    anns = [a for a in doc.get("annotations", [])
+            if isinstance(a, dict) and not a.get("iscrowd") and len(a.get("bbox") or []) == 4]
+    counts = Counter(a.get("image_id") for a in anns)
+    return profile_boxes([(i.get("width") or 0, i.get("height") or 0) for i in images],
+                         [(a["bbox"][2], a["bbox"][3]) for a in anns], list(counts.values()))
 
 
 @functools.lru_cache(maxsize=16)
 def _voc_profile(ann_dir: str, ids: tuple[str, ...], state: tuple[int, int]) -> DataProfile:
     from decoupled_rcnn.datasets.voc import parse_voc_xml
 
-    sizes, boxes = [], []
+    sizes, boxes, counts = [], [], []
     for image_id in ids:
         record = parse_voc_xml(Path(ann_dir) / f"{image_id}.xml", None)
         sizes.append((record.width, record.height))
-        boxes += [(o.xmax - o.xmin, o.ymax - o.ymin) for o in record.objects if not o.difficult]
-    return profile_boxes(sizes, boxes)
+        kept = [(o.xmax - o.xmin, o.ymax - o.ymin) for o in record.objects if not o.difficult]
+        boxes += kept
+        counts.append(len(kept))
+    return profile_boxes(sizes, boxes, counts)
 
 
 @functools.lru_cache(maxsize=16)
@@ -201,6 +218,7 @@ class CustomSizing:
         iters: training iterations per run.
         iters_reason: how they were derived.
         crop_size: pre-training crop side (px).
+        max_dets: detections kept per image (:func:`dets_per_image`).
         runs: training runs (experiments x seeds).
         cpu_s: the estimated training CPU-s of all runs.
     """
@@ -210,6 +228,7 @@ class CustomSizing:
     iters: int
     iters_reason: str
     crop_size: int
+    max_dets: int
     runs: int
     cpu_s: float
 
@@ -253,7 +272,7 @@ def custom_sizing(wcfg: Mapping[str, Any], experiments: int | None = None) -> Cu
         manifest = load_manifest(REPO_ROOT / wcfg["manifest"])
         experiments = len(manifest.experiments_for(list(wcfg["tables"])))
     runs = experiments * int(wcfg.get("seeds", 1))
-    return CustomSizing(profile, scale, iters, why, crop, runs,
+    return CustomSizing(profile, scale, iters, why, crop, dets_per_image(profile), runs,
                         cpu_estimate(scale.size, iters, runs, batch_size=batch))
 
 
@@ -268,7 +287,8 @@ def format_sizing(sizing: CustomSizing, cores: int = 2) -> str:
         "[override: data.custom.input_size]",
         f"schedule: {sizing.iters} iterations per run ({sizing.iters_reason}) "
         "[data.custom.epochs / min_iters / max_iters]",
-        f"pre-training crops: {sizing.crop_size} px [data.custom.crop_size]",
+        f"pre-training crops: {sizing.crop_size} px [data.custom.crop_size]; detections "
+        f"kept per image: {sizing.max_dets} (busiest train image: {p.max_per_image} boxes)",
         f"time estimate: {sizing.runs} training runs x {sizing.iters} iterations at "
         f"{s.size} px ~ {sizing.cpu_s:,.0f} CPU-s ({hours:.1f} CPU-h; ~{hours / cores:.1f} h "
         f"wall on {cores} cores), training only, an ESTIMATE from "

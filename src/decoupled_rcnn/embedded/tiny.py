@@ -94,14 +94,15 @@ def _shrink_samplers(node: Any, num: int) -> None:
                 _shrink_samplers(value, num)
 
 
-def _shrink_proposals(cfg: dict | None) -> None:
+def _shrink_proposals(cfg: dict | None, proposals: int | None = None) -> None:
     """Fewer RPN candidates and proposals (both DSS sets alike)."""
     if not cfg:
         return
+    proposals = proposals or TINY["proposals"]
     cfg["nms_pre"] = TINY["nms_pre"]
-    cfg["max_per_img"] = TINY["proposals"]
+    cfg["max_per_img"] = proposals
     if cfg.get("reg_nms") is not None:
-        cfg["reg_max_per_img"] = TINY["proposals"]
+        cfg["reg_max_per_img"] = proposals
 
 
 def _shrink_scale(scale: Any) -> Any:
@@ -171,7 +172,7 @@ def _stage_channels(backbone: dict) -> list[int]:
 
 
 def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None,
-              input_size: int | None = None) -> Config:
+              input_size: int | None = None, max_dets: int | None = None) -> Config:
     """Return a tiny copy of a model config (the input is not modified).
 
     Args:
@@ -183,6 +184,8 @@ def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None,
         input_size: the longest image side after resizing (your own data:
             :func:`decoupled_rcnn.datasets.data_profile.choose_input_size`). None: the
             config's scales shrunk so their longer side is ``TINY["max_side"]``.
+        max_dets: detections kept per image (your own data: from its busiest images); the
+            proposals per set are at least twice that. None: ``TINY["dets_per_img"]``.
 
     Returns:
         The shrunk config; ``cfg.model`` builds a network of 2-8 million parameters (mostly
@@ -207,11 +210,12 @@ def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None,
         _shrink_samplers(train_cfg.rpn, TINY["rpn_samples"])
     if train_cfg.get("rcnn") is not None:
         _shrink_samplers(train_cfg.rcnn, TINY["rcnn_samples"])
-    _shrink_proposals(train_cfg.get("rpn_proposal"))
+    proposals = None if max_dets is None else max(TINY["proposals"], 2 * max_dets)
+    _shrink_proposals(train_cfg.get("rpn_proposal"), proposals)
     test_cfg = model.get("test_cfg") or ConfigDict()
-    _shrink_proposals(test_cfg.get("rpn"))
+    _shrink_proposals(test_cfg.get("rpn"), proposals)
     if test_cfg.get("rcnn") is not None:
-        test_cfg.rcnn.max_per_img = TINY["dets_per_img"]
+        test_cfg.rcnn.max_per_img = max_dets or TINY["dets_per_img"]
     for key in ("train_dataloader", "val_dataloader", "test_dataloader",
                 "train_pipeline", "test_pipeline"):
         if key in cfg:

@@ -77,6 +77,7 @@ def compose_config(
     seed: int = 0,
     pretrained_backbone: str | Path | None = None,
     input_size: int | None = None,
+    max_dets: int | None = None,
     backbone_weights: str | Path | None = None,
 ) -> Config:
     """Build the config one experiment trains and tests with.
@@ -90,7 +91,8 @@ def compose_config(
         pretrained_backbone: with ``tiny``, the stand-in pre-trained tiny backbone checkpoint
             (the ``pretrain`` rule's output) that plays the ImageNet weights' role.
         input_size: with ``tiny``, the longest image side after resizing (your own data's
-            chosen scale); None: the tiny setting's 160 px.
+            chosen scale); None: the tiny setting's 160 px. ``max_dets``: likewise, the
+            detections kept per image (None: the tiny setting's).
         backbone_weights: without ``tiny``, a local weights file for the full-size backbone
             (:func:`decoupled_rcnn.models.pretrained.backbone_weights_init`, checked here).
         schedule: an iteration budget instead of the config's epochs (None keeps the paper's).
@@ -106,7 +108,8 @@ def compose_config(
     if tiny:
         from decoupled_rcnn.embedded.tiny import make_tiny
 
-        cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone, input_size=input_size)
+        cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone, input_size=input_size,
+                        max_dets=max_dets)
     if backbone_weights is not None:
         if tiny:
             raise ValueError("model.backbone_weights loads full-size backbones: set "
@@ -219,14 +222,15 @@ def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int 
 
         variant = tiny_backbone_variant(load_config(exp.config, overrides))
         pretrained_backbone = Layout.from_config(wcfg).path("pretrain", variant=variant)
-    schedule, input_size = short_schedule(wcfg, manifest.schedules[exp.schedule].epochs), None
+    schedule = short_schedule(wcfg, manifest.schedules[exp.schedule].epochs)
+    input_size = max_dets = None
     if wcfg["data"]["source"] == CUSTOM and model["tiny"]:
         from dataclasses import replace
 
         from decoupled_rcnn.datasets.data_profile import custom_sizing
 
         sizing = custom_sizing(wcfg, experiments=1)
-        input_size = sizing.scale.size
+        input_size, max_dets = sizing.scale.size, sizing.max_dets
         if schedule is not None and wcfg["data"]["custom"].get("epochs") is not None:
             schedule = replace(schedule, iters=sizing.iters)
     return compose_config(
@@ -239,6 +243,7 @@ def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int 
         seed=wcfg["seed"] if seed is None else seed,
         pretrained_backbone=pretrained_backbone,
         input_size=input_size,
+        max_dets=max_dets,
         backbone_weights=model.get("backbone_weights"),
     )
 
