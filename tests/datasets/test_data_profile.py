@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from custom_testlib import make_voc_dataset, voc_custom  # noqa: E402
+from custom_testlib import (  # noqa: E402
+    coco_custom,
+    make_coco_dataset,
+    make_voc_dataset,
+    voc_custom,
+)
 
 from decoupled_rcnn.datasets.common import DatasetError  # noqa: E402
 from decoupled_rcnn.datasets.data_profile import (  # noqa: E402
@@ -129,3 +134,10 @@ def test_custom_sizing_of_a_voc_dataset(tmp_path: Path):
                           experiments=1)
     assert given.scale.size == 64 and "data.custom.input_size" in given.scale.reason
     assert given.iters == 50 and given.crop_size == 40
+
+
+def test_profile_of_a_coco_dataset_leaves_crowd_regions_out(tmp_path: Path):
+    root = make_coco_dataset(tmp_path / "cells")
+    # 8 train images of 64x96 / 96x72 (longest 96); 8 cells 26x26 and 5 non-crowd debris
+    # 26x30 (side 27.9): the median of 13 sides is 26; at most 2 boxes in an image
+    assert profile_custom(coco_custom(root)) == DataProfile(8, 96.0, 13, 26.0, 2)
