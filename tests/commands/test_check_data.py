@@ -54,9 +54,9 @@ def test_check_data_prints_scale_schedule_and_time_estimate(tmp_path: Path, caps
     assert "data: 8 train images (median longest side 96 px)" in out
     assert "scale: input 96 px: native resolution kept" in out
     assert "schedule: 120 iterations per run (60 epochs x 8 train images / batch 4 = 120)" in out
-    # Table V: 2 experiments x 2 seeds; 0.2 CPU-s x (96/160)^2 x 120 x 4 = 34.56 CPU-s
-    assert "time estimate: 4 training runs x 120 iterations at 96 px ~ 35 CPU-s" in out
+    # Table V: 2 experiments x 2 seeds; 0.18 x (0.7 + 0.3 x (96/160)^2) x 120 x 4 = 69.8
+    assert "time estimate: 4 training runs x 120 iterations at 96 px ~ 70 CPU-s" in out
     assert main(["plan", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("widgets: tables V: 2 training experiments x 2 seeds\n")
-    assert "~ 35 CPU-s" in out
+    assert "~ 70 CPU-s" in out

@@ -107,8 +107,8 @@ def test_crop_size_and_cpu_estimate():
     assert crop_size_for(24.0) == 32   # 1.3 * 24 = 31.2 -> 32
     assert crop_size_for(50.0) == 64   # 65 -> 64
     assert crop_size_for(10.0) == 32 and crop_size_for(200.0) == 96  # the bounds
-    # 320 px is 4x the pixels of 160: 0.2 * 4 * 100 iterations * 3 runs = 240 CPU-s
-    assert cpu_estimate(320, 100, 3, per_iter_160=0.2) == pytest.approx(240.0)
+    # 320 px is 4x the pixels of 160: 0.2 * (0.7 + 0.3 * 4) * 100 iterations * 3 runs = 114
+    assert cpu_estimate(320, 100, 3, per_iter_160=0.2) == pytest.approx(114.0)
     assert cpu_estimate(160, 100, 1, batch_size=8, per_iter_160=0.2) == pytest.approx(40.0)
 
 
