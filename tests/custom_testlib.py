@@ -109,3 +109,30 @@ def coco_custom(root: Path, **extra) -> dict:
             "train_ann": "annotations/train.json", "val_ann": "annotations/val.json",
             "train_images": "images/train", "val_images": "images/val", "classes": None,
             **extra}
+
+
+def shuffle_voc_labels(src: Path, dst: Path, shift: int = 1) -> Path:
+    """A copy of a VOC dataset whose boxes belong to other images: the ``<object>`` lists
+    move ``shift`` places along the sorted XML files (a derangement for 0 < shift < count),
+    each box clipped to its new image. What the boxes mark is then not in the pixels: no
+    detector can learn it (the learnability gate's "did not learn" case)."""
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    shutil.copytree(src, dst)
+    xmls = sorted((dst / "Annotations").glob("*.xml"))
+    trees = [ET.parse(x) for x in xmls]
+    objects = [t.getroot().findall("object") for t in trees]
+    for k, (xml, tree) in enumerate(zip(xmls, trees, strict=True)):
+        root = tree.getroot()
+        for obj in root.findall("object"):
+            root.remove(obj)
+        width, height = (int(root.findtext(f"size/{d}")) for d in ("width", "height"))
+        for obj in objects[(k + shift) % len(xmls)]:
+            box = obj.find("bndbox")
+            for tag, limit in (("xmin", width), ("xmax", width), ("ymin", height),
+                               ("ymax", height)):
+                box.find(tag).text = str(min(int(float(box.findtext(tag))), limit))
+            root.append(obj)
+        tree.write(xml)
+    return dst

@@ -131,3 +131,32 @@ def test_tiny_backbones_keep_the_papers_order():
     params, flops = zip(*sizes, strict=True)
     assert params[0] < params[1] <= params[2] < params[3]
     assert flops[0] < flops[1] <= flops[2] < flops[3]
+
+
+def test_input_size_bounds_the_longest_side_in_every_pipeline():
+    """Your own data's chosen size: a square bound (keep_ratio: the longest side becomes it);
+    multi-scale lists keep their relative scales."""
+    cfg = Config.fromfile(str(CONFIGS / "faster_rcnn/faster-rcnn_r101_fpn_1x_voc0712.py"))
+    tiny = make_tiny(cfg, input_size=256)
+    for key in ("train_dataloader", "test_dataloader"):
+        resize = [t for t in tiny[key].dataset.pipeline if t.type == "Resize"]
+        assert [tuple(t.scale) for t in resize] == [(256, 256)]
+    default = make_tiny(cfg)  # without: the 1333 x 800 bound shrunk to 160 x 96
+    resize = [t for t in default.train_dataloader.dataset.pipeline if t.type == "Resize"]
+    assert tuple(resize[0].scale) == (160, 96)
+    multi = Config(dict(model=cfg.model, train_pipeline=[dict(
+        type="RandomChoiceResize", scales=[(1333, 400), (1333, 800)], keep_ratio=True)]))
+    # shorter sides 400 and 800: the largest gets 200 px, the other half of it
+    assert make_tiny(multi, input_size=200).train_pipeline[0].scales == [(100, 100), (200, 200)]
+
+
+def test_max_dets_raises_detections_and_proposals():
+    cfg = Config.fromfile(str(CONFIGS / "decoupled_rcnn/decoupled-rcnn_r101_fpn_1x_voc0712.py"))
+    tiny = make_tiny(cfg, max_dets=100)
+    assert tiny.model.test_cfg.rcnn.max_per_img == 100
+    for rpn in (tiny.model.test_cfg.rpn, tiny.model.train_cfg.rpn_proposal):
+        assert rpn.max_per_img == 200  # twice the detections
+    assert tiny.model.train_cfg.rpn_proposal.reg_max_per_img == 200  # both DSS sets alike
+    default = make_tiny(cfg)
+    assert default.model.test_cfg.rcnn.max_per_img == TINY["dets_per_img"]
+    assert default.model.test_cfg.rpn.max_per_img == TINY["proposals"]

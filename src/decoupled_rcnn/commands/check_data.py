@@ -6,7 +6,8 @@ import argparse
 
 HELP = ("Check the custom dataset of a workflow config (data.source: custom) without training: "
         "per split images, boxes, classes with counts, box sizes against COCO's small / medium "
-        "/ large bands, and every problem found.")
+        "/ large bands, every problem found, and the input size, schedule and CPU-time estimate "
+        "chosen from the data.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,4 +42,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     check = check_custom(wcfg["data"]["custom"])
     print(format_check(check))
+    if not check.problems:
+        from decoupled_rcnn.datasets.common import DatasetError
+        from decoupled_rcnn.datasets.data_profile import custom_sizing, format_sizing
+
+        try:
+            print(format_sizing(custom_sizing(wcfg)))
+        except DatasetError as err:  # e.g. no boxes: the counts above say why
+            print(f"scale and schedule: not decided ({err})")
     return 1 if check.problems else 0

@@ -13,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tables", nargs="*", default=None,
                         help="only these tables, e.g. --tables III IV (default: all)")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--config", default=None,
+                        help="a workflow config with data.source: custom: also print the input "
+                             "size, schedule and CPU-time estimate chosen from its data")
     parser.add_argument("--check-configs", action="store_true",
                         help="fail if a config path the manifest names does not exist")
 
@@ -23,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from decoupled_rcnn.reproduction.manifest import DEFAULT_MANIFEST, load_manifest
     from decoupled_rcnn.reproduction.plan.cost import plan_table
 
+    if args.config:
+        return _custom_plan(args)
     manifest = load_manifest(args.manifest)
     plan = plan_table(manifest, args.tables)
     if args.format == "csv":
@@ -64,4 +69,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {path}")
         if args.check_configs:
             return 1
+    return 0
+
+
+def _custom_plan(args: argparse.Namespace) -> int:
+    """``plan --config``: the own-data run's experiments, scale, schedule and CPU estimate."""
+    import sys
+
+    from decoupled_rcnn.datasets.common import DatasetError
+    from decoupled_rcnn.datasets.data_profile import custom_sizing, format_sizing
+    from decoupled_rcnn.paths import REPO_ROOT
+    from decoupled_rcnn.reproduction.manifest import load_manifest
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
+
+    overrides = {"tables": args.tables} if args.tables else None
+    wcfg = load_workflow_config(args.config, overrides)
+    if wcfg["data"]["source"] != "custom":
+        print(f"plan: error: {args.config}: --config needs data.source: custom", file=sys.stderr)
+        return 2
+    manifest = load_manifest(args.manifest or REPO_ROOT / wcfg["manifest"])
+    experiments = manifest.experiments_for(list(wcfg["tables"]))
+    print(f"{wcfg['data']['custom'].get('name')}: tables {', '.join(wcfg['tables'])}: "
+          f"{len(experiments)} training experiments x {wcfg['seeds']} seeds")
+    try:
+        print(format_sizing(custom_sizing(wcfg, len(experiments))))
+    except DatasetError as err:
+        print(f"plan: error: {err} (decoupled-rcnn check-data {args.config})", file=sys.stderr)
+        return 1
     return 0

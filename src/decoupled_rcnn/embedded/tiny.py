@@ -94,14 +94,15 @@ def _shrink_samplers(node: Any, num: int) -> None:
                 _shrink_samplers(value, num)
 
 
-def _shrink_proposals(cfg: dict | None) -> None:
+def _shrink_proposals(cfg: dict | None, proposals: int | None = None) -> None:
     """Fewer RPN candidates and proposals (both DSS sets alike)."""
     if not cfg:
         return
+    proposals = proposals or TINY["proposals"]
     cfg["nms_pre"] = TINY["nms_pre"]
-    cfg["max_per_img"] = TINY["proposals"]
+    cfg["max_per_img"] = proposals
     if cfg.get("reg_nms") is not None:
-        cfg["reg_max_per_img"] = TINY["proposals"]
+        cfg["reg_max_per_img"] = proposals
 
 
 def _shrink_scale(scale: Any) -> Any:
@@ -114,18 +115,31 @@ def _shrink_scale(scale: Any) -> Any:
     return scale
 
 
-def _shrink_pipelines(node: Any) -> None:
+def _side_scale(scale: Any, side: int) -> Any:
+    """A (w, h) scale, or a list of them, as square bounds: with ``keep_ratio`` an image's
+    longest side becomes ``side`` (a multi-scale list: ``side`` times each scale's shorter
+    side over the largest shorter side, so the relative scales are kept)."""
+    if isinstance(scale, (list, tuple)) and scale and isinstance(scale[0], (list, tuple)):
+        largest = max(min(s) for s in scale)
+        return [(round(side * min(s) / largest),) * 2 for s in scale]
+    if isinstance(scale, (list, tuple)) and len(scale) == 2:
+        return (side, side)
+    return scale
+
+
+def _shrink_pipelines(node: Any, side: int | None = None) -> None:
     """Small input scale in every ``Resize``-like transform of every pipeline."""
     if isinstance(node, list):
         for item in node:
-            _shrink_pipelines(item)
+            _shrink_pipelines(item, side)
     elif isinstance(node, dict):
         if "Resize" in str(node.get("type", "")):
             for key in ("scale", "scales"):  # Resize / RandomResize, RandomChoiceResize
                 if key in node:
-                    node[key] = _shrink_scale(node[key])
+                    node[key] = (_shrink_scale(node[key]) if side is None
+                                 else _side_scale(node[key], side))
         for value in node.values():
-            _shrink_pipelines(value)
+            _shrink_pipelines(value, side)
 
 
 def tiny_backbone_variant(cfg: Config | ConfigDict | dict) -> str:
@@ -157,7 +171,8 @@ def _stage_channels(backbone: dict) -> list[int]:
     return [backbone["base_channels"] * expansion * 2**i for i in range(backbone["num_stages"])]
 
 
-def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None) -> Config:
+def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None,
+              input_size: int | None = None, max_dets: int | None = None) -> Config:
     """Return a tiny copy of a model config (the input is not modified).
 
     Args:
@@ -166,6 +181,11 @@ def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None) -> 
             :func:`decoupled_rcnn.embedded.pretrain.pretrain_backbone` for this config's tiny
             backbone variant; loaded through ``init_cfg=dict(type='Pretrained', ...)`` as the
             paper's configs load ImageNet weights. None: random initialisation.
+        input_size: the longest image side after resizing (your own data:
+            :func:`decoupled_rcnn.datasets.data_profile.choose_input_size`). None: the
+            config's scales shrunk so their longer side is ``TINY["max_side"]``.
+        max_dets: detections kept per image (your own data: from its busiest images); the
+            proposals per set are at least twice that. None: ``TINY["dets_per_img"]``.
 
     Returns:
         The shrunk config; ``cfg.model`` builds a network of 2-8 million parameters (mostly
@@ -190,14 +210,15 @@ def make_tiny(cfg: Config, *, pretrained_backbone: str | Path | None = None) -> 
         _shrink_samplers(train_cfg.rpn, TINY["rpn_samples"])
     if train_cfg.get("rcnn") is not None:
         _shrink_samplers(train_cfg.rcnn, TINY["rcnn_samples"])
-    _shrink_proposals(train_cfg.get("rpn_proposal"))
+    proposals = None if max_dets is None else max(TINY["proposals"], 2 * max_dets)
+    _shrink_proposals(train_cfg.get("rpn_proposal"), proposals)
     test_cfg = model.get("test_cfg") or ConfigDict()
-    _shrink_proposals(test_cfg.get("rpn"))
+    _shrink_proposals(test_cfg.get("rpn"), proposals)
     if test_cfg.get("rcnn") is not None:
-        test_cfg.rcnn.max_per_img = TINY["dets_per_img"]
+        test_cfg.rcnn.max_per_img = max_dets or TINY["dets_per_img"]
     for key in ("train_dataloader", "val_dataloader", "test_dataloader",
                 "train_pipeline", "test_pipeline"):
         if key in cfg:
-            _shrink_pipelines(cfg[key])
+            _shrink_pipelines(cfg[key], input_size)
     cfg.load_from = None
     return cfg

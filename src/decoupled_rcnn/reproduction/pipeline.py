@@ -99,6 +99,10 @@ def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | P
         ann, images = custom_split_files(source, layout.path("custom_json"))["train"]
         data_root, files = source.root, {"ann_file": ann, "img_dir": images}
     settings = dict(wcfg["model"].get("pretrain") or {})
+    if wcfg["data"]["source"] == CUSTOM:  # crops sized like the objects at the input size
+        from decoupled_rcnn.datasets.data_profile import custom_sizing
+
+        settings["crop_size"] = custom_sizing(wcfg, experiments=1).crop_size
     provenance = pretrain_backbone(model_config, data_root, checkpoint, seed=int(wcfg["seed"]),
                                    **files, **settings)
     write_json_atomic(provenance, info)

@@ -42,6 +42,9 @@ def compose_config(
     work_dir: str | Path | None = None,
     seed: int = 0,
     pretrained_backbone: str | Path | None = None,
+    input_size: int | None = None,
+    max_dets: int | None = None,
+    backbone_weights: str | Path | None = None,
 ) -> Config:
     """Build the config one experiment trains and tests with.
 
@@ -53,6 +56,11 @@ def compose_config(
         pretrained: keep the backbone's pretrained init; False for offline runs.
         pretrained_backbone: with ``tiny``, the stand-in pre-trained tiny backbone checkpoint
             (the ``pretrain`` rule's output) that plays the ImageNet weights' role.
+        input_size: with ``tiny``, the longest image side after resizing (your own data's
+            chosen scale); None: the tiny setting's 160 px. ``max_dets``: likewise, the
+            detections kept per image (None: the tiny setting's).
+        backbone_weights: without ``tiny``, a local weights file for the full-size backbone
+            (:func:`decoupled_rcnn.models.pretrained.backbone_weights_init`, checked here).
         schedule: an iteration budget instead of the config's epochs (None keeps the paper's).
         work_dir: where checkpoints and logs go.
         seed: the run's random seed.
@@ -66,8 +74,17 @@ def compose_config(
     if tiny:
         from decoupled_rcnn.embedded.tiny import make_tiny
 
-        cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone)
-    if not pretrained and not (tiny and pretrained_backbone is not None):
+        cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone, input_size=input_size,
+                        max_dets=max_dets)
+    if backbone_weights is not None:
+        if tiny:
+            raise ValueError("model.backbone_weights loads full-size backbones: set "
+                             "model.tiny: false (the tiny ones pre-train on your data)")
+        from decoupled_rcnn.models.pretrained import backbone_weights_init
+
+        cfg.model.backbone.init_cfg = ConfigDict(
+            backbone_weights_init(backbone_weights, cfg.model.backbone))
+    elif not pretrained and not (tiny and pretrained_backbone is not None):
         cfg.model.backbone.init_cfg = None
     if schedule is not None:
         use_short_schedule(cfg, schedule)
@@ -169,15 +186,29 @@ def experiment_config(wcfg: Mapping[str, Any], experiment_id: str, *, seed: int 
 
         variant = tiny_backbone_variant(load_config(exp.config, overrides))
         pretrained_backbone = Layout.from_config(wcfg).path("pretrain", variant=variant)
+    schedule = short_schedule(wcfg, manifest.schedules[exp.schedule].epochs)
+    input_size = max_dets = None
+    if wcfg["data"]["source"] == CUSTOM and model["tiny"]:
+        from dataclasses import replace
+
+        from decoupled_rcnn.datasets.data_profile import custom_sizing
+
+        sizing = custom_sizing(wcfg, experiments=1)
+        input_size, max_dets = sizing.scale.size, sizing.max_dets
+        if schedule is not None and wcfg["data"]["custom"].get("epochs") is not None:
+            schedule = replace(schedule, iters=sizing.iters)
     return compose_config(
         exp.config, overrides,
         data=data_spec(wcfg, exp.dataset, split),
         tiny=model["tiny"],
         pretrained=model["pretrained"],
-        schedule=short_schedule(wcfg, manifest.schedules[exp.schedule].epochs),
+        schedule=schedule,
         work_dir=work_dir,
         seed=wcfg["seed"] if seed is None else seed,
         pretrained_backbone=pretrained_backbone,
+        input_size=input_size,
+        max_dets=max_dets,
+        backbone_weights=model.get("backbone_weights"),
     )
 
 
