@@ -1,9 +1,5 @@
 """Your own data where nothing can be learned (boxes shuffled across images): the report must
-give Table V no verdict and say why.
-
-NEEDS THE LEARNABILITY GATE (issue 21, implemented on another branch): until that is merged
-this test fails at the report-text assertion (checked: the workflow itself runs to the
-report in ~40 s), hence ``xfail(strict=False)``; remove the mark once the gate is in.
+give Table V no verdict and say why (the learnability gate, docs/claims.md).
 """
 
 from __future__ import annotations
@@ -14,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,8 +29,6 @@ def test_shuffled_labels_move_every_box_to_another_image(tmp_path: Path):
     assert "washer" not in after and before.count("<object>") == after.count("<object>") == 2
 
 
-@pytest.mark.xfail(reason="needs the learnability gate of issue 21 (claims helper's branch)",
-                   strict=False)
 def test_report_says_the_baseline_did_not_learn(tmp_path: Path):
     data = shuffle_voc_labels(make_voc_dataset(tmp_path / "widgets"), tmp_path / "shuffled")
     config = tmp_path / "custom.yaml"
