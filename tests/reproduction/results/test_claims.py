@@ -450,6 +450,19 @@ def test_baseline_ap50_reads_the_baseline_evaluation(manifest):
     assert math.isnan(gate["III"]) and "IX" not in gate  # not measured; no baseline row
 
 
+def test_baseline_ap50_takes_the_lowest_of_per_backbone_baselines(manifest):
+    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results
+
+    # Table VII: R50 rows compare with row 1 (voc_r50_faster), R101 rows with row 4.
+    results = Results(evaluations={
+        "voc_r50_faster/default": {0: EvalResult("ok", {"AP50": 0.40})},
+        "voc_r101_faster/default": {0: EvalResult("ok", {"AP50": 0.08})},
+    })
+    assert baseline_ap50(manifest, results, [0], ["VII"])["VII"] == pytest.approx(8.0)
+    only_r50 = Results(evaluations={"voc_r50_faster/default": {0: EvalResult("ok", {"AP50": 0.4})}})
+    assert math.isnan(baseline_ap50(manifest, only_r50, [0], ["VII"])["VII"])
+
+
 @pytest.mark.parametrize(("ap50", "expected"), [(0.05, "not decided"), (0.5, "reproduced")])
 def test_write_tables_applies_the_gate_and_writes_the_new_columns(manifest, tmp_path, ap50,
                                                                   expected):

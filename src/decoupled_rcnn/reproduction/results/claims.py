@@ -319,21 +319,28 @@ def claims_summary(df: pd.DataFrame) -> dict[str, int]:
 
 def baseline_ap50(manifest: Manifest, results: Any, seeds: Iterable[int],
                   tables: Iterable[str]) -> dict[str, float]:
-    """Table id -> its baseline row's AP50 (percent), mean over the seeds that have it.
+    """Table id -> the lowest AP50 (percent, mean over seeds) of its baseline rows.
 
-    ``results`` is a :class:`~decoupled_rcnn.reproduction.results.tables.Results`; the
-    baseline's default evaluation (its row's test setting) is read, whatever columns the
-    table shows. NaN where no seed has it; tables without a baseline row are left out.
+    A table with per-backbone baselines (VII, VIII, XI: each backbone's FPN row) learned only
+    if every one of them did, so the gate takes the lowest. ``results`` is a
+    :class:`~decoupled_rcnn.reproduction.results.tables.Results`; a baseline's default
+    evaluation (its row's test setting) is read, whatever columns the table shows. NaN where
+    some baseline has no seed measured; tables without a baseline row are left out.
     """
     out: dict[str, float] = {}
     for tid in tables:
-        row = manifest.tables[tid].baseline_row
-        if row is None or row.experiment is None:
-            continue
-        per_seed = results.of(f"{row.experiment}/{row.test}")
-        found = [per_seed[s].value("AP50", True) for s in seeds
-                 if s in per_seed and "AP50" in per_seed[s].metrics]
-        out[tid] = float(np.mean(found)) if found else math.nan
+        table = manifest.tables[tid]
+        means = []
+        for index in table.baseline_rows():
+            row = table.row(index)
+            if row.experiment is None:
+                continue
+            per_seed = results.of(f"{row.experiment}/{row.test}")
+            found = [per_seed[s].value("AP50", True) for s in seeds
+                     if s in per_seed and "AP50" in per_seed[s].metrics]
+            means.append(float(np.mean(found)) if found else math.nan)
+        if means:
+            out[tid] = math.nan if any(math.isnan(m) for m in means) else min(means)
     return out
 
 
