@@ -205,7 +205,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   context: Mapping[str, Any] | None = None,
                   curves: Mapping[str, str | Path] | None = None,
                   qualitative: Sequence[Mapping[str, Any]] = (),
-                  compute_s: float | None = None) -> Path:
+                  compute_s: float | None = None,
+                  rule_time: pd.DataFrame | None = None) -> Path:
     """Render ``index.html`` for the selected tables.
 
     Args:
@@ -228,6 +229,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         qualitative: Fig. 4 and Fig. 5
             (:func:`decoupled_rcnn.report.summary.qualitative_views`).
         compute_s: training and evaluation seconds the metrics files record.
+        rule_time: jobs, wall and CPU seconds per rule
+            (:func:`decoupled_rcnn.reproduction.results.rule_time.rule_times`).
 
     Returns:
         The path written.
@@ -268,6 +271,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
                      for q in qualitative],
         compute=(str(_dt.timedelta(seconds=round(compute_s))) if compute_s else ""),
+        rule_time=[] if rule_time is None else rule_time.to_dict("records"),
         claim_rule=str(claims["rule"].iloc[0]) if claims is not None and len(claims) else "",
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

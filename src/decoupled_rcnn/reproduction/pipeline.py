@@ -311,6 +311,7 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
     from decoupled_rcnn.reproduction.figures.qualitative import FIG4_PAIRS, fig4_pair
     from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.rule_time import rule_times
     from decoupled_rcnn.reproduction.results.tables import read_provenance
 
     layout = Layout.from_config(wcfg)
@@ -340,4 +341,5 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
+                  rule_time=rule_times(layout),
                   context={"setting": setting, **context, "synthetic": synthetic})
