@@ -117,3 +117,20 @@ def test_the_matching_checkpoint_passes_the_check(eval_setting):
     wcfg, tmp = eval_setting
     ckpt = _weights_of(wcfg, DECOUPLED, tmp / "same.pth")
     check_checkpoint_matches(ckpt, build_model(experiment_config(wcfg, DECOUPLED)), DECOUPLED)
+
+
+# --- A finished training's resume checkpoints go -----------------------------------------
+
+
+def test_resume_checkpoints_are_removed_and_the_rest_stays(tmp_path):
+    from decoupled_rcnn.reproduction.run.runs import remove_resume_checkpoints
+
+    for name in ("iter_100.pth", "iter_200.pth", "epoch_1.pth", "last_checkpoint",
+                 "iter_150.pth.broken", "config.py"):
+        (tmp_path / name).write_bytes(b"x")
+    removed = remove_resume_checkpoints(tmp_path)
+    assert sorted(p.name for p in removed) == ["epoch_1.pth", "iter_100.pth", "iter_200.pth",
+                                               "last_checkpoint"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.py", "iter_150.pth.broken"]
+    assert remove_resume_checkpoints(tmp_path) == []  # the empty case: nothing to remove
+    assert last_good_checkpoint(tmp_path) is None  # a rerun would start fresh

@@ -27,7 +27,8 @@ from decoupled_rcnn.reproduction.run.distributed import images_per_iteration, se
 from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
 __all__ = ["CheckpointMismatchError", "build_runner", "check_checkpoint_matches",
-           "evaluate_experiment", "last_good_checkpoint", "save_weights", "train_experiment"]
+           "evaluate_experiment", "last_good_checkpoint", "remove_resume_checkpoints",
+           "save_weights", "train_experiment"]
 
 install_checkpoint_safety()
 
@@ -63,6 +64,25 @@ def last_good_checkpoint(work_dir: Path) -> Path | None:
     return None
 
 
+def remove_resume_checkpoints(work_dir: Path) -> list[Path]:
+    """Delete a finished training's resume checkpoints (``iter_*.pth`` / ``epoch_*.pth``,
+    weights and optimizer state, up to 94 MB each in the tiny setting) and mmengine's
+    ``last_checkpoint`` pointer; the final weights are elsewhere (``model.pth``).
+
+    ``*.broken`` files (what a kill cut short) stay: they are the record of that kill.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for path in [*work_dir.glob("iter_*.pth"), *work_dir.glob("epoch_*.pth"),
+                 work_dir / "last_checkpoint"]:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def build_runner(cfg: Config):
     """The mmengine Runner a training runs: plugin imported, resuming from the newest
     complete checkpoint of the config's work dir (``runner.resumed_from``; None: fresh),
@@ -84,6 +104,9 @@ def build_runner(cfg: Config):
 
 def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> dict[str, Any]:
     """Train ``cfg`` (resuming if its work dir has a usable checkpoint) and publish the result.
+
+    Once the final weights and ``info`` are written, the resume checkpoints are deleted
+    (:func:`remove_resume_checkpoints`): a finished training is never resumed.
 
     Args:
         cfg: a composed config
@@ -118,6 +141,8 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
         "torch": torch.__version__,
     }
     write_json_atomic(provenance, info)
+    # Only now: until the final weights and train info are written, a kill resumes from them.
+    remove_resume_checkpoints(work_dir)
     return provenance
 
 
