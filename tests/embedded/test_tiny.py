@@ -161,16 +161,16 @@ def test_tiny_roi_samplers_draw_the_stated_counts_and_ratio():
     cfg = make_tiny(Config.fromfile(
         str(CONFIGS / "decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_voc0712.py")))
     rcnn = cfg.model.train_cfg.rcnn
-    assert TINY["rcnn_samples"] == 32
-    assert rcnn.cls.sampler.num == rcnn.reg.sampler.num == 32
-    # classification: 1:3, i.e. a quarter of 32 are positives (the gt box is one of them)
+    assert TINY["rcnn_samples"] == 64
+    assert rcnn.cls.sampler.num == rcnn.reg.sampler.num == 64
+    # classification: 1:3, i.e. a quarter of 64 are positives (the gt box is one of them)
     assert rcnn.cls.sampler.pos_fraction == 0.25
-    assert _sample(rcnn.cls.sampler, num_pos=20, num_neg=100) == (8, 24)
-    assert _sample(rcnn.cls.sampler, num_pos=3, num_neg=100) == (4, 28)  # 3 + gt: pad negs
-    # regression: positives only, padded with zero-weight negatives up to 32
-    assert _sample(rcnn.reg.sampler, num_pos=40, num_neg=100) == (32, 0)
-    assert _sample(rcnn.reg.sampler, num_pos=20, num_neg=100) == (20, 12)
-    assert _sample(rcnn.reg.sampler, num_pos=0, num_neg=100) == (0, 32)  # the empty case
+    assert _sample(rcnn.cls.sampler, num_pos=20, num_neg=100) == (16, 48)
+    assert _sample(rcnn.cls.sampler, num_pos=3, num_neg=100) == (4, 60)  # 3 + gt: pad negs
+    # regression: positives only, padded with zero-weight negatives up to 64
+    assert _sample(rcnn.reg.sampler, num_pos=80, num_neg=100) == (64, 0)
+    assert _sample(rcnn.reg.sampler, num_pos=40, num_neg=100) == (40, 24)
+    assert _sample(rcnn.reg.sampler, num_pos=0, num_neg=100) == (0, 64)  # the empty case
 
 
 def test_tiny_loads_images_through_the_cache():
@@ -179,3 +179,4 @@ def test_tiny_loads_images_through_the_cache():
         types = [t.type for t in cfg[key].dataset.pipeline]
         assert types[0] == "CachedLoadImageFromFile" and "LoadImageFromFile" not in types
     assert "decoupled_rcnn.datasets.image_cache" in cfg.custom_imports.imports
+
