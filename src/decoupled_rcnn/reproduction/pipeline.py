@@ -24,8 +24,8 @@ from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.compose import CUSTOM, SYNTHETIC, experiment_config
 from decoupled_rcnn.reproduction.plan.layout import Layout
 
-__all__ = ["declared_results", "log_to", "make_report", "make_tables", "prepare_data",
-           "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
+__all__ = ["declared_results", "finish_trainings", "log_to", "make_report", "make_tables",
+           "prepare_data", "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
 
 
 @contextlib.contextmanager
@@ -165,6 +165,22 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
 
     cfg.filename = str(saved)
     train_experiment(cfg, checkpoint, info)
+
+
+def finish_trainings(wcfg: Mapping[str, Any], checkpoints: Sequence[str | Path]) -> None:
+    """Delete the resume checkpoints of a train job's finished trainings (every seed).
+
+    Called once all seeds of the job are trained: a job killed at a later seed is rerun
+    whole by Snakemake, and its finished seeds then resume from their last checkpoint (no
+    iteration retrained) instead of starting again.
+    """
+    from decoupled_rcnn.reproduction.run.runs import remove_resume_checkpoints
+
+    layout = Layout.from_config(wcfg)
+    for checkpoint in checkpoints:
+        if Path(checkpoint).is_file():
+            remove_resume_checkpoints(layout.path("train_work",
+                                                  **layout.parse("checkpoint", checkpoint)))
 
 
 def _schedule_text(wcfg: Mapping[str, Any], cfg: Any, schedule_id: str) -> str:

@@ -105,9 +105,6 @@ def build_runner(cfg: Config):
 def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> dict[str, Any]:
     """Train ``cfg`` (resuming if its work dir has a usable checkpoint) and publish the result.
 
-    Once the final weights and ``info`` are written, the resume checkpoints are deleted
-    (:func:`remove_resume_checkpoints`): a finished training is never resumed.
-
     Args:
         cfg: a composed config
             (:func:`decoupled_rcnn.reproduction.plan.compose.compose_config`) with ``work_dir`` set.
@@ -141,8 +138,6 @@ def train_experiment(cfg: Config, checkpoint: str | Path, info: str | Path) -> d
         "torch": torch.__version__,
     }
     write_json_atomic(provenance, info)
-    # Only now: until the final weights and train info are written, a kill resumes from them.
-    remove_resume_checkpoints(work_dir)
     return provenance
 
 
