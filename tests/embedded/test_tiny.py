@@ -160,3 +160,52 @@ def test_max_dets_raises_detections_and_proposals():
     default = make_tiny(cfg)
     assert default.model.test_cfg.rcnn.max_per_img == TINY["dets_per_img"]
     assert default.model.test_cfg.rpn.max_per_img == TINY["proposals"]
+
+
+def _sample(sampler_cfg, num_pos: int, num_neg: int):
+    """Sample a hand case: ``num_pos`` proposals on the one gt box, ``num_neg`` background."""
+    import torch
+    from mmdet.models.task_modules.assigners import AssignResult
+    from mmdet.registry import TASK_UTILS
+    from mmdet.utils import register_all_modules
+    from mmengine.structures import InstanceData
+
+    import decoupled_rcnn.models  # noqa: F401  (PositiveOnlySampler)
+
+    register_all_modules()
+    torch.manual_seed(0)
+    sampler = TASK_UTILS.build(sampler_cfg)
+    n = num_pos + num_neg
+    gt_inds = torch.cat([torch.ones(num_pos, dtype=torch.long),
+                         torch.zeros(num_neg, dtype=torch.long)])
+    assign = AssignResult(num_gts=1, gt_inds=gt_inds, max_overlaps=torch.rand(n),
+                          labels=torch.where(gt_inds > 0, 0, -1))
+    boxes = torch.tensor([[10.0, 10.0, 50.0, 50.0]]).repeat(n, 1)
+    result = sampler.sample(assign, InstanceData(priors=boxes),
+                            InstanceData(bboxes=boxes[:1], labels=torch.tensor([0])))
+    return len(result.pos_inds), len(result.neg_inds)
+
+
+def test_tiny_roi_samplers_draw_the_stated_counts_and_ratio():
+    cfg = make_tiny(Config.fromfile(
+        str(CONFIGS / "decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_voc0712.py")))
+    rcnn = cfg.model.train_cfg.rcnn
+    assert TINY["rcnn_samples"] == 64
+    assert rcnn.cls.sampler.num == rcnn.reg.sampler.num == 64
+    # classification: 1:3, i.e. a quarter of 64 are positives (the gt box is one of them)
+    assert rcnn.cls.sampler.pos_fraction == 0.25
+    assert _sample(rcnn.cls.sampler, num_pos=20, num_neg=100) == (16, 48)
+    assert _sample(rcnn.cls.sampler, num_pos=3, num_neg=100) == (4, 60)  # 3 + gt: pad negs
+    # regression: positives only, padded with zero-weight negatives up to 64
+    assert _sample(rcnn.reg.sampler, num_pos=80, num_neg=100) == (64, 0)
+    assert _sample(rcnn.reg.sampler, num_pos=40, num_neg=100) == (40, 24)
+    assert _sample(rcnn.reg.sampler, num_pos=0, num_neg=100) == (0, 64)  # the empty case
+
+
+def test_tiny_loads_images_through_the_cache():
+    cfg = make_tiny(Config.fromfile(str(CONFIGS / "faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py")))
+    for key in ("train_dataloader", "test_dataloader"):
+        types = [t.type for t in cfg[key].dataset.pipeline]
+        assert types[0] == "CachedLoadImageFromFile" and "LoadImageFromFile" not in types
+    assert "decoupled_rcnn.datasets.image_cache" in cfg.custom_imports.imports
+

@@ -398,3 +398,25 @@ def test_first_screen_compute_and_missing_qualitative_figures(tmp_path):
     assert "<b>Did it work?</b>\n0 of " in html and "2:04:10" in html
     assert html.index('id="headline"') < html.index('id="qualitative"') < html.index(
         'id="table-III"')
+
+
+def test_compute_box_shows_where_the_time_went(tmp_path):
+    import pandas as pd
+
+    manifest = load_manifest()
+    runs = build_runs(manifest, fixture_results(), [0, 1], ["III"])
+    cells = build_cells(manifest, runs)
+    times = pd.DataFrame([{"rule": "train", "jobs": 2, "wall_s": 100.0, "cpu_s": 151.0,
+                           "jobs_without_cpu": 0},
+                          {"rule": "tables", "jobs": 1, "wall_s": 0.4, "cpu_s": 0.0,
+                           "jobs_without_cpu": 1},
+                          {"rule": "total", "jobs": 3, "wall_s": 100.4, "cpu_s": 151.0,
+                           "jobs_without_cpu": 1}])
+    html = render_report(manifest, cells, tmp_path / "a.html", tables=["III"], runs=runs,
+                         rule_time=times).read_text(encoding="utf-8")
+    box = html[html.index('id="fact-compute"'):html.index('id="where-the-time-went"') + 2000]
+    assert "<td>train</td><td>2</td><td>100.0</td><td>151.0</td>" in box
+    assert "<td>0.0 (1 too short to sample)</td>" in box
+    assert '<tr class="total"><td>total</td><td>3</td><td>100.4</td>' in box
+    empty = render_report(manifest, cells, tmp_path / "b.html", tables=["III"], runs=runs)
+    assert "where-the-time-went" not in empty.read_text(encoding="utf-8")

@@ -92,8 +92,8 @@ def _check_run(workdir: Path, name: str, fmt: str, classes: tuple[str, ...],
 
 def test_voc_format_dataset_with_its_own_classes_runs_to_a_report(voc_run):
     workdir, result = voc_run
-    # prepare_data, pretrain, 2 x train, 2 x curves, 2 x evaluate, tables, figures, report, all
-    assert "12 of 12 steps (100%) done" in result.stderr
+    # prepare_data, pretrain, 2 x train, curves, 2 x evaluate, tables, figures, report, all
+    assert "11 of 11 steps (100%) done" in result.stderr
     _check_run(workdir, "widgets", "voc", VOC_CLASSES, VOC_COUNTS)
     converted = json.loads((workdir / "results" / "data" / "custom" / "val.json").read_text())
     assert [c["name"] for c in converted["categories"]] == list(VOC_CLASSES)
@@ -104,7 +104,7 @@ def test_voc_format_dataset_with_its_own_classes_runs_to_a_report(voc_run):
 
 def test_coco_json_dataset_with_its_own_categories_runs_to_a_report(coco_run):
     workdir, result = coco_run
-    assert "11 of 11 steps (100%) done" in result.stderr  # no pretrain
+    assert "10 of 10 steps (100%) done" in result.stderr  # no pretrain
     _check_run(workdir, "cells", "coco", COCO_CLASSES, COCO_COUNTS)
     detections = json.loads(next((workdir / "results" / "experiments" / TABLE_V[0] / "seed0"
                                   / "default").glob("*.bbox.json")).read_text())

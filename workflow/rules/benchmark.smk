@@ -9,6 +9,8 @@ rule benchmark:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="benchmark"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="benchmark"),
     threads: config["benchmark"]["threads"]
     resources:
         gpus=1 if config["benchmark"]["device"] == "cuda" else 0,

@@ -11,6 +11,8 @@ rule prepare_data:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="prepare_data"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="prepare_data"),
     resources:
         mem_mb=2000,
         runtime=30,

@@ -14,6 +14,8 @@ rule evaluate:
         CONDA_ENV
     log:
         expand(path_of("eval_log"), seed=SEEDS, allow_missing=True),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="evaluate/{experiment}/{test}"),
     threads: config["resources"]["evaluate"]["threads"]
     resources:
         gpus=config["resources"]["evaluate"]["gpus"],

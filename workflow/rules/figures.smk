@@ -9,6 +9,8 @@ rule figures:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="figures"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="figures"),
     resources:
         mem_mb=1000,
     script:
@@ -16,19 +18,21 @@ rule figures:
 
 
 # One small figure per training experiment: its loss terms and per-stage sample counts over
-# iterations, from mmengine's scalar logs in the work dir each train.json records.
+# iterations, from mmengine's scalar logs in the work dir each train.json records. One job
+# draws them all (matplotlib's import and start-up paid once, not per experiment).
 rule curves:
     input:
-        infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
+        infos=expand(path_of("train_info"), experiment=EXPERIMENTS, seed=SEEDS),
     output:
-        png=report(path_of("curves"), caption="../report/curves.rst",
-                   category="Training curves", labels={"experiment": "{experiment}"}),
+        pngs=report(all_curves(), caption="../report/curves.rst", category="Training curves"),
     params:
         settings=settings("results_dir", "report"),
     conda:
         CONDA_ENV
     log:
-        LAYOUT.path("log", name="curves_{experiment}"),
+        LAYOUT.path("log", name="curves"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="curves"),
     resources:
         mem_mb=1000,
     script:
@@ -51,6 +55,8 @@ if QUALITATIVE:
             CONDA_ENV
         log:
             LAYOUT.path("log", name="fig4"),
+        benchmark:
+            LAYOUT.path("rule_benchmark", name="fig4"),
         resources:
             mem_mb=2000,
         script:
@@ -69,6 +75,8 @@ if QUALITATIVE:
             CONDA_ENV
         log:
             LAYOUT.path("log", name="fig5"),
+        benchmark:
+            LAYOUT.path("rule_benchmark", name="fig5"),
         resources:
             mem_mb=2000,
         script:

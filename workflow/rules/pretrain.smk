@@ -16,6 +16,8 @@ rule pretrain:
         CONDA_ENV
     log:
         path_of("pretrain_log"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="pretrain/{variant}"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -18,6 +18,8 @@ rule report:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="report"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="report"),
     resources:
         mem_mb=1000,
     script:

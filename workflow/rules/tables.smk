@@ -14,6 +14,8 @@ rule tables:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="tables"),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="tables"),
     resources:
         mem_mb=1000,
     script:

@@ -16,6 +16,8 @@ rule train:
         CONDA_ENV
     log:
         expand(path_of("train_log"), seed=SEEDS, allow_missing=True),
+    benchmark:
+        LAYOUT.path("rule_benchmark", name="train/{experiment}"),
     threads: config["resources"]["train"]["threads"]
     resources:
         gpus=train_resources("gpus"),

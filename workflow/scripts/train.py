@@ -1,5 +1,5 @@
 """Rule train: see decoupled_rcnn.reproduction.pipeline.run_training (once per seed)."""
-from decoupled_rcnn.reproduction.pipeline import log_to, run_training
+from decoupled_rcnn.reproduction.pipeline import finish_trainings, log_to, run_training
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, sm.output.infos,
@@ -7,3 +7,4 @@ for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, s
     with log_to(log):
         run_training(sm.params.settings, sm.wildcards.experiment, seed, checkpoint, info,
                      gpus=sm.resources.gpus, threads=sm.threads)
+finish_trainings(sm.config, sm.output.checkpoints)  # all seeds done: resume files go

@@ -27,6 +27,13 @@ def run(args: argparse.Namespace) -> int:
                 files["runs"], files["claims"])
     for path in (*files["tables"], files["cells"], files["runs"], files["claims"]):
         print(path)
+    from decoupled_rcnn.reproduction.plan.layout import Layout
+    from decoupled_rcnn.reproduction.results.rule_time import rule_times
+
+    times = rule_times(Layout.from_config(wcfg))
+    if len(times):
+        print("where the time went (Snakemake benchmark files; wall summed over jobs):")
+        print(times.to_string(index=False))
     if args.figures:
         from decoupled_rcnn.reproduction.pipeline_figures import make_figure_files
 

@@ -245,7 +245,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
                   curves: Mapping[str, str | Path] | None = None,
                   qualitative: Sequence[Mapping[str, Any]] = (),
                   compute_s: float | None = None,
-                  learnability_floor: float | None = None) -> Path:
+                  learnability_floor: float | None = None,
+                  rule_time: pd.DataFrame | None = None) -> Path:
     """Render ``index.html`` for the selected tables.
 
     Args:
@@ -270,6 +271,8 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         compute_s: training and evaluation seconds the metrics files record.
         learnability_floor: the baseline AP50 (percent) a table needs for its claims to be
             decided, printed with the procedure (None: not stated).
+        rule_time: jobs, wall and CPU seconds per rule
+            (:func:`decoupled_rcnn.reproduction.results.rule_time.rule_times`).
 
     Returns:
         The path written.
@@ -307,6 +310,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         qualitative=[{**q, "src": _href(str(q["src"]), report_dir) if q.get("src") else ""}
                      for q in qualitative],
         compute=(str(_dt.timedelta(seconds=round(compute_s))) if compute_s else ""),
+        rule_time=[] if rule_time is None else rule_time.to_dict("records"),
         tests=manifest.tests, submit_url=COCO_SUBMIT_URL,
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **_learned_context(manifest, tables, cells, claims),

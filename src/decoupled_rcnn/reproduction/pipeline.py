@@ -23,8 +23,8 @@ from decoupled_rcnn.reproduction.plan.compose import CUSTOM, SYNTHETIC, experime
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.selection import Selection
 
-__all__ = ["declared_results", "log_to", "make_report", "make_tables", "prepare_data",
-           "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
+__all__ = ["declared_results", "finish_trainings", "log_to", "make_report", "make_tables",
+           "prepare_data", "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
 
 
 @contextlib.contextmanager
@@ -168,6 +168,22 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
 
     cfg.filename = str(saved)
     train_experiment(cfg, checkpoint, info)
+
+
+def finish_trainings(wcfg: Mapping[str, Any], checkpoints: Sequence[str | Path]) -> None:
+    """Delete the resume checkpoints of a train job's finished trainings (every seed).
+
+    Called once all seeds of the job are trained: a job killed at a later seed is rerun
+    whole by Snakemake, and its finished seeds then resume from their last checkpoint (no
+    iteration retrained) instead of starting again.
+    """
+    from decoupled_rcnn.reproduction.run.runs import remove_resume_checkpoints
+
+    layout = Layout.from_config(wcfg)
+    for checkpoint in checkpoints:
+        if Path(checkpoint).is_file():
+            remove_resume_checkpoints(layout.path("train_work",
+                                                  **layout.parse("checkpoint", checkpoint)))
 
 
 def _schedule_text(wcfg: Mapping[str, Any], cfg: Any, schedule_id: str) -> str:
@@ -337,6 +353,7 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
     from decoupled_rcnn.reproduction.figures.qualitative import FIG4_PAIRS, fig4_pair
     from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.rule_time import rule_times
     from decoupled_rcnn.reproduction.results.tables import read_provenance
 
     layout = Layout.from_config(wcfg)
@@ -367,4 +384,5 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
                   learnability_floor=claim_settings(wcfg)["floor"],
+                  rule_time=rule_times(layout),
                   context={"setting": setting, **context, "synthetic": synthetic})

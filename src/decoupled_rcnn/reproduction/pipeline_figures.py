@@ -17,7 +17,7 @@ from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.compose import experiment_config
 from decoupled_rcnn.reproduction.plan.layout import Layout
 
-__all__ = ["FIG4_NAMES", "make_curve_file", "make_fig4_file", "make_fig5_file",
+__all__ = ["FIG4_NAMES", "make_curve_file", "make_curve_files", "make_fig4_file", "make_fig5_file",
            "make_figure_files"]
 
 
@@ -42,6 +42,24 @@ def make_curve_file(wcfg: Mapping[str, Any], train_infos: Sequence[str | Path],
     experiment = layout.parse("curves", out)["experiment"]
     seeds = {int(layout.parse("train_info", p)["seed"]): p for p in train_infos}
     make_curves(experiment, seeds, out)
+
+
+def make_curve_files(wcfg: Mapping[str, Any], train_infos: Sequence[str | Path],
+                     outs: Sequence[str | Path]) -> None:
+    """Every experiment's training curves in one process (the curves rule: one job).
+
+    Args:
+        wcfg: the workflow config.
+        train_infos: the declared train info files of every experiment and seed.
+        outs: the declared curve PNGs, one per experiment; each gets its own seeds' infos.
+    """
+    layout = Layout.from_config(wcfg)
+    by_experiment: dict[str, list[str | Path]] = {}
+    for info in train_infos:
+        by_experiment.setdefault(layout.parse("train_info", info)["experiment"], []).append(info)
+    for out in outs:
+        make_curve_file(wcfg, by_experiment.get(layout.parse("curves", out)["experiment"], []),
+                        out)
 
 
 def _detections_of(layout: Layout, metrics: str | Path) -> Path:

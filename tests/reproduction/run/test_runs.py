@@ -128,3 +128,38 @@ def test_test_dev_detections_are_zipped_as_the_server_takes_them(tmp_path):
     with zipfile.ZipFile(written["submission"]) as zf:
         assert zf.namelist() == ["detections_test-dev2017_coco_r50_results.json"]
         assert zf.read(zf.namelist()[0]) == b"[]"
+
+
+# --- A finished training's resume checkpoints go -----------------------------------------
+
+
+def test_resume_checkpoints_are_removed_and_the_rest_stays(tmp_path):
+    from decoupled_rcnn.reproduction.run.runs import remove_resume_checkpoints
+
+    for name in ("iter_100.pth", "iter_200.pth", "epoch_1.pth", "last_checkpoint",
+                 "iter_150.pth.broken", "config.py"):
+        (tmp_path / name).write_bytes(b"x")
+    removed = remove_resume_checkpoints(tmp_path)
+    assert sorted(p.name for p in removed) == ["epoch_1.pth", "iter_100.pth", "iter_200.pth",
+                                               "last_checkpoint"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.py", "iter_150.pth.broken"]
+    assert remove_resume_checkpoints(tmp_path) == []  # the empty case: nothing to remove
+    assert last_good_checkpoint(tmp_path) is None  # a rerun would start fresh
+
+
+def test_a_train_jobs_finished_seeds_lose_their_resume_checkpoints(tmp_path):
+    from decoupled_rcnn.reproduction.pipeline import finish_trainings
+    from decoupled_rcnn.reproduction.plan.layout import Layout
+
+    wcfg = {"results_dir": str(tmp_path / "results"), "report": str(tmp_path / "index.html")}
+    layout = Layout.from_config(wcfg)
+    checkpoints = []
+    for seed in (0, 1):
+        work = layout.path("train_work", experiment="e", seed=seed)
+        work.mkdir(parents=True)
+        (work / "iter_2.pth").write_bytes(b"x")
+        checkpoints.append(layout.path("checkpoint", experiment="e", seed=seed))
+    checkpoints[0].write_bytes(b"weights")  # seed 1 has no final weights: its training failed
+    finish_trainings(wcfg, checkpoints)
+    assert not (checkpoints[0].parent / "work" / "iter_2.pth").exists()
+    assert (checkpoints[1].parent / "work" / "iter_2.pth").exists()  # kept to resume from

@@ -21,6 +21,8 @@ into what it holds. No other module joins result paths::
     <results>/benchmark/benchmark.json                          the whole benchmark run
     <results>/tables/table_<ID>.csv, cells.csv, runs.csv, claims.csv
     <results>/logs/<step>.log
+    <results>/benchmarks/<rule>/<job>.tsv                       Snakemake's benchmark of each
+                                                                job (wall, CPU-s, memory)
     <results>/.cache/selection.json                             which experiments share a run
     <report folder>/index.html, <report folder>/figures/<name>.png
     <report folder>/figures/curves/<experiment>.png             training curves
@@ -62,6 +64,8 @@ _TEMPLATES = {
     "runs": "{results}/tables/runs.csv",
     "claims": "{results}/tables/claims.csv",
     "log": "{results}/logs/{name}.log",
+    # {name}: <rule>/<job>, e.g. "train/{experiment}" (the job's own wildcards kept)
+    "rule_benchmark": "{results}/benchmarks/{name}.tsv",
     "selection_cache": "{results}/.cache/selection.json",
     "figure": "{report_dir}/figures/{name}.png",
     "curves": "{report_dir}/figures/curves/{experiment}.png",

@@ -27,7 +27,8 @@ from decoupled_rcnn.reproduction.run.distributed import images_per_iteration, se
 from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
 __all__ = ["CheckpointMismatchError", "build_runner", "check_checkpoint_matches",
-           "evaluate_experiment", "last_good_checkpoint", "save_weights", "train_experiment"]
+           "evaluate_experiment", "last_good_checkpoint", "remove_resume_checkpoints",
+           "save_weights", "train_experiment"]
 
 register_safe_loader()
 
@@ -61,6 +62,25 @@ def last_good_checkpoint(work_dir: Path) -> Path | None:
         with contextlib.suppress(FileNotFoundError):
             path.rename(path.with_suffix(".pth.broken"))
     return None
+
+
+def remove_resume_checkpoints(work_dir: Path) -> list[Path]:
+    """Delete a finished training's resume checkpoints (``iter_*.pth`` / ``epoch_*.pth``,
+    weights and optimizer state, up to 94 MB each in the tiny setting) and mmengine's
+    ``last_checkpoint`` pointer; the final weights are elsewhere (``model.pth``).
+
+    ``*.broken`` files (what a kill cut short) stay: they are the record of that kill.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for path in [*work_dir.glob("iter_*.pth"), *work_dir.glob("epoch_*.pth"),
+                 work_dir / "last_checkpoint"]:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def build_runner(cfg: Config):
