@@ -26,8 +26,8 @@ def fixture_files() -> tuple[list[Path], list[Path]]:
 
 
 def fixture_results():
-    """:class:`~decoupled_rcnn.reproduction.results.tables.Results` of the fixture files."""
-    from decoupled_rcnn.reproduction.results.tables import read_results
+    """:class:`~decoupled_rcnn.reproduction.results.read.Results` of the fixture files."""
+    from decoupled_rcnn.reproduction.results.read import read_results
 
     metrics, benches = fixture_files()
     return read_results(fixture_layout(), metrics, benches)

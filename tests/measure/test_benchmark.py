@@ -17,7 +17,7 @@ import torch
 from decoupled_rcnn import cli
 from decoupled_rcnn.measure import bench_output, benchmark
 from decoupled_rcnn.provenance import hardware_name
-from decoupled_rcnn.reproduction.results.tables import read_result
+from decoupled_rcnn.reproduction.results.read import read_result
 
 FPN = "configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py"
 DECOUPLED = "configs/decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_coco.py"

@@ -62,7 +62,8 @@ def full_report(tmp_path_factory, tiny_coco):
     from decoupled_rcnn.reproduction.manifest import load_manifest
     from decoupled_rcnn.reproduction.plan.layout import Layout
     from decoupled_rcnn.reproduction.results.claims import evaluate_claims
-    from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_provenance
+    from decoupled_rcnn.reproduction.results.read import read_provenance
+    from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs
 
     root = tmp_path_factory.mktemp("full_report")
     layout = Layout(root / "results", root / "reports" / "index.html")

@@ -15,7 +15,8 @@ from decoupled_rcnn.report import COCO_SUBMIT_URL, render_report
 from decoupled_rcnn.reproduction.figures.measured import make_figures
 from decoupled_rcnn.reproduction.manifest import load_manifest
 from decoupled_rcnn.reproduction.results.claims import evaluate_claims
-from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_provenance
+from decoupled_rcnn.reproduction.results.read import read_provenance
+from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs
 
 
 class _ReportParser(HTMLParser):
@@ -255,7 +256,7 @@ def test_report_shows_only_the_selected_tables_and_shapes(tmp_path):
 
 def _stand_in_results(values: dict[str, list[float]]):
     """Results of AP (percent) per seed for ``<experiment>/default``."""
-    from decoupled_rcnn.reproduction.results.tables import Results, parse_payload
+    from decoupled_rcnn.reproduction.results.read import Results, parse_payload
 
     return Results(evaluations={
         f"{exp}/default": {seed: parse_payload({"status": "ok", "units": "percent",

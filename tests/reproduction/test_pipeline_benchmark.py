@@ -9,7 +9,8 @@ from decoupled_rcnn.reproduction.pipeline import run_benchmark
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
-from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, read_results
+from decoupled_rcnn.reproduction.results.read import read_results
+from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs
 
 MANIFEST = load_manifest()
 

@@ -160,7 +160,7 @@ def _voc_names(folder: str, state: tuple[int, int]) -> tuple[str, ...]:
     return scan_voc_names(Path(folder))
 
 
-def _xml_state(ann_dir: Path) -> tuple[int, int]:
+def xml_state(ann_dir: Path) -> tuple[int, int]:
     """Number of XML files and their newest modification time: the class scan's cache key."""
     times = [p.stat().st_mtime_ns for p in ann_dir.glob("*.xml")] if ann_dir.is_dir() else []
     return len(times), max(times, default=0)
@@ -187,7 +187,7 @@ def custom_classes(source: CustomSource) -> tuple[str, ...]:
             raise DatasetError(None, f"{_KEY}.classes names a class twice")
         return tuple(names)
     ann_dir = source.path("annotations")
-    return _voc_names(str(ann_dir), _xml_state(ann_dir))
+    return _voc_names(str(ann_dir), xml_state(ann_dir))
 
 
 def _read_split(list_file: Path) -> list[str]:

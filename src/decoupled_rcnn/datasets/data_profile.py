@@ -201,7 +201,7 @@ def profile_custom(custom: Mapping[str, Any]) -> DataProfile:
     Raises:
         DatasetError: the data cannot be read (``check-data`` says what is wrong).
     """
-    from decoupled_rcnn.datasets.custom import CustomSource, _xml_state, voc_split_ids
+    from decoupled_rcnn.datasets.custom import CustomSource, xml_state, voc_split_ids
 
     source = CustomSource.from_config(custom)
     if source.format == "coco":
@@ -211,7 +211,7 @@ def profile_custom(custom: Mapping[str, Any]) -> DataProfile:
         return _coco_profile_cached(str(ann), ann.stat().st_mtime_ns)
     ann_dir = source.path("annotations")
     ids = tuple(voc_split_ids(source)["train"])
-    return _voc_profile(str(ann_dir), ids, _xml_state(ann_dir))
+    return _voc_profile(str(ann_dir), ids, xml_state(ann_dir))
 
 
 @dataclass(frozen=True)

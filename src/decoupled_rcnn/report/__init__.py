@@ -35,7 +35,7 @@ import pandas as pd
 from decoupled_rcnn.report.claims import claims_context
 from decoupled_rcnn.reproduction.figures.measured import figure_caption
 from decoupled_rcnn.reproduction.manifest import Manifest, Table
-from decoupled_rcnn.reproduction.results.tables import (
+from decoupled_rcnn.reproduction.results.read import (
     FAILED,
     MISSING,
     OK,
@@ -258,7 +258,7 @@ def render_report(manifest: Manifest, cells: pd.DataFrame, out: str | Path, *,
         runs: the per-seed values (:func:`~decoupled_rcnn.reproduction.results.tables.build_runs`).
         claims: the claims' verdicts
             (:func:`~decoupled_rcnn.reproduction.results.claims.evaluate_claims`).
-        provenance: :func:`~decoupled_rcnn.reproduction.results.tables.read_provenance` of the
+        provenance: :func:`~decoupled_rcnn.reproduction.results.read.read_provenance` of the
             declared metrics files.
         figures: figure name (``table_<ID>_*``) -> image path, linked relative to the report.
         aliases: experiment -> the experiment whose run it shares.

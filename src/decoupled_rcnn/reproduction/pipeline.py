@@ -312,7 +312,8 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
                 cells: str | Path, runs: str | Path, claims: str | Path) -> None:
     """Each selected table's CSV, the long-form cells, per-seed runs and claims (declared)."""
     from decoupled_rcnn.reproduction.plan.selection import select
-    from decoupled_rcnn.reproduction.results.tables import read_results, write_tables
+    from decoupled_rcnn.reproduction.results.read import read_results
+    from decoupled_rcnn.reproduction.results.tables import write_tables
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)
@@ -353,8 +354,8 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
     from decoupled_rcnn.reproduction.figures.qualitative import FIG4_PAIRS, fig4_pair
     from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.read import read_provenance
     from decoupled_rcnn.reproduction.results.rule_time import rule_times
-    from decoupled_rcnn.reproduction.results.tables import read_provenance
 
     layout = Layout.from_config(wcfg)
     selection = select(wcfg)

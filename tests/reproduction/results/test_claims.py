@@ -435,7 +435,7 @@ def test_baseline_must_be_a_measured_row_in_range(raw):
 
 
 def test_baseline_ap50_reads_the_baseline_evaluation(manifest):
-    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results
+    from decoupled_rcnn.reproduction.results.read import EvalResult, Results
 
     results = Results(evaluations={
         "voc_r101_dec_c3_reg070_l100/default": {  # Table V's baseline (NMS_reg 0.7)
@@ -451,7 +451,7 @@ def test_baseline_ap50_reads_the_baseline_evaluation(manifest):
 
 
 def test_baseline_ap50_takes_the_lowest_of_per_backbone_baselines(manifest):
-    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results
+    from decoupled_rcnn.reproduction.results.read import EvalResult, Results
 
     # Table VII: R50 rows compare with row 1 (voc_r50_faster), R101 rows with row 4.
     results = Results(evaluations={
@@ -466,7 +466,8 @@ def test_baseline_ap50_takes_the_lowest_of_per_backbone_baselines(manifest):
 @pytest.mark.parametrize(("ap50", "expected"), [(0.05, "not decided"), (0.5, "reproduced")])
 def test_write_tables_applies_the_gate_and_writes_the_new_columns(manifest, tmp_path, ap50,
                                                                   expected):
-    from decoupled_rcnn.reproduction.results.tables import EvalResult, Results, write_tables
+    from decoupled_rcnn.reproduction.results.read import EvalResult, Results
+    from decoupled_rcnn.reproduction.results.tables import write_tables
 
     # Table V: NMS_reg 0.7 (baseline) and 0.85, three seeds; 0.85 - 0.7 = 1.0, 0.5, 1.5 AP
     def result(ap):

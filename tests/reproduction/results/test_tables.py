@@ -10,16 +10,8 @@ import pandas as pd
 import pytest
 from results_testlib import FIXTURE_RESULTS, fixture_files, fixture_layout, fixture_results
 
-from decoupled_rcnn.reproduction.results.tables import (
-    Results,
-    build_cells,
-    build_runs,
-    build_table,
-    parse_payload,
-    read_result,
-    read_results,
-    write_tables,
-)
+from decoupled_rcnn.reproduction.results.read import Results, parse_payload, read_result, read_results
+from decoupled_rcnn.reproduction.results.tables import build_cells, build_runs, build_table, write_tables
 
 EXPERIMENTS = FIXTURE_RESULTS / "experiments"
 

@@ -76,16 +76,7 @@ def compose_config(
 
         cfg = make_tiny(cfg, pretrained_backbone=pretrained_backbone, input_size=input_size,
                         max_dets=max_dets)
-    if backbone_weights is not None:
-        if tiny:
-            raise ValueError("model.backbone_weights loads full-size backbones: set "
-                             "model.tiny: false (the tiny ones pre-train on your data)")
-        from decoupled_rcnn.models.pretrained import backbone_weights_init
-
-        cfg.model.backbone.init_cfg = ConfigDict(
-            backbone_weights_init(backbone_weights, cfg.model.backbone))
-    elif not pretrained and not (tiny and pretrained_backbone is not None):
-        cfg.model.backbone.init_cfg = None
+    _backbone_init(cfg, tiny, pretrained, pretrained_backbone, backbone_weights)
     if schedule is not None:
         use_short_schedule(cfg, schedule)
     cfg.randomness = ConfigDict(seed=seed, deterministic=False)
@@ -99,6 +90,22 @@ SYNTHETIC = "synthetic"
 CUSTOM = "custom"
 #: Epochs of the paper's 1x schedule: the short budget is scaled by ``epochs / 12``.
 _ONE_X_EPOCHS = 12
+
+
+def _backbone_init(cfg: Config, tiny: bool, pretrained: bool,
+                   pretrained_backbone: str | Path | None,
+                   backbone_weights: str | Path | None) -> None:
+    """The backbone's init: a local weights file, the config's pretrained init, or none."""
+    if backbone_weights is not None:
+        if tiny:
+            raise ValueError("model.backbone_weights loads full-size backbones: set "
+                             "model.tiny: false (the tiny ones pre-train on your data)")
+        from decoupled_rcnn.models.pretrained import backbone_weights_init
+
+        cfg.model.backbone.init_cfg = ConfigDict(
+            backbone_weights_init(backbone_weights, cfg.model.backbone))
+    elif not pretrained and not (tiny and pretrained_backbone is not None):
+        cfg.model.backbone.init_cfg = None
 
 
 def data_spec(wcfg: Mapping[str, Any], dataset: str, split: str = "val") -> DataSpec:

@@ -323,7 +323,7 @@ def baseline_ap50(manifest: Manifest, results: Any, seeds: Iterable[int],
 
     A table with per-backbone baselines (VII, VIII, XI: each backbone's FPN row) learned only
     if every one of them did, so the gate takes the lowest. ``results`` is a
-    :class:`~decoupled_rcnn.reproduction.results.tables.Results`; a baseline's default
+    :class:`~decoupled_rcnn.reproduction.results.read.Results`; a baseline's default
     evaluation (its row's test setting) is read, whatever columns the table shows. NaN where
     some baseline has no seed measured; tables without a baseline row are left out.
     """

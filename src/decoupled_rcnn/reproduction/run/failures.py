@@ -3,7 +3,7 @@
 The train rule's :func:`~decoupled_rcnn.reproduction.pipeline.run_training` runs inside
 :func:`recording_failure`: a new attempt removes the record, a failed one writes it (layout
 kind ``train_failed``, ``<train dir>/failed.json``) and re-raises. The tables and report read
-it (:func:`decoupled_rcnn.reproduction.results.tables.read_declared`): that experiment is *failed*,
+it (:func:`decoupled_rcnn.reproduction.results.read.read_declared`): that experiment is *failed*,
 with the reason, and never shows a number.
 """
 
