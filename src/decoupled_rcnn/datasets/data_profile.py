@@ -201,7 +201,7 @@ def profile_custom(custom: Mapping[str, Any]) -> DataProfile:
     Raises:
         DatasetError: the data cannot be read (``check-data`` says what is wrong).
     """
-    from decoupled_rcnn.datasets.custom import CustomSource, xml_state, voc_split_ids
+    from decoupled_rcnn.datasets.custom import CustomSource, voc_split_ids, xml_state
 
     source = CustomSource.from_config(custom)
     if source.format == "coco":
