@@ -160,6 +160,9 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
         cfg.train_dataloader.batch_size = total // processes
     work_dir.mkdir(parents=True, exist_ok=True)
     saved = work_dir / "config.py"
+    from decoupled_rcnn.reproduction.run.runs import discard_stale_checkpoints
+
+    discard_stale_checkpoints(cfg, saved)
     cfg.dump(saved)
     if processes > 1:
         run_workers(torchrun_command(saved, checkpoint, info, processes))

@@ -163,3 +163,27 @@ def test_a_train_jobs_finished_seeds_lose_their_resume_checkpoints(tmp_path):
     finish_trainings(wcfg, checkpoints)
     assert not (checkpoints[0].parent / "work" / "iter_2.pth").exists()
     assert (checkpoints[1].parent / "work" / "iter_2.pth").exists()  # kept to resume from
+
+
+# --- A changed run definition never resumes the old definition's checkpoints -------------
+
+
+def test_a_changed_definition_starts_afresh_and_an_unchanged_one_resumes(eval_setting, capsys):
+    from decoupled_rcnn.reproduction.plan.compose import experiment_config
+    from decoupled_rcnn.reproduction.run.runs import discard_stale_checkpoints
+
+    wcfg, tmp = eval_setting
+    work = tmp / "stale" / "work"
+    work.mkdir(parents=True)
+    saved = work / "config.py"
+    cfg = experiment_config(wcfg, DECOUPLED, seed=0, work_dir=work)
+    cfg.dump(saved)
+    _save(work / "iter_100.pth", 100)
+    discard_stale_checkpoints(cfg, saved)  # same definition: keep, resume from it
+    assert (work / "iter_100.pth").exists()
+    changed = experiment_config(wcfg, DECOUPLED, seed=0, work_dir=work)
+    changed.model.roi_head.reg_loss_weight = 0.9  # e.g. a manifest override edited
+    discard_stale_checkpoints(changed, saved)
+    assert not (work / "iter_100.pth").exists() and last_good_checkpoint(work) is None
+    assert "definition changed" in capsys.readouterr().out
+    assert sorted(p.name for p in work.iterdir()) == ["config.py"]  # no temporary left

@@ -27,8 +27,8 @@ from decoupled_rcnn.reproduction.run.distributed import images_per_iteration, se
 from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
 __all__ = ["CheckpointMismatchError", "build_runner", "check_checkpoint_matches",
-           "evaluate_experiment", "last_good_checkpoint", "remove_resume_checkpoints",
-           "save_weights", "train_experiment"]
+           "discard_stale_checkpoints", "evaluate_experiment", "last_good_checkpoint",
+           "remove_resume_checkpoints", "save_weights", "train_experiment"]
 
 register_safe_loader()
 
@@ -81,6 +81,29 @@ def remove_resume_checkpoints(work_dir: Path) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+def discard_stale_checkpoints(cfg: Config, saved: Path) -> None:
+    """Start afresh when what this work dir's checkpoints trained is not ``cfg`` any more.
+
+    A changed run definition (a manifest override, a schedule key) reruns the train rule,
+    but its work dir still holds the previous definition's resume checkpoints; resuming
+    from them would continue another run. The previous attempt's composed config
+    (``config.py``) tells: if it differs from ``cfg``, its resume checkpoints are removed.
+    """
+    if not saved.is_file():
+        return
+    fresh = saved.with_name(".config.new.py")
+    cfg.dump(fresh)
+    try:
+        if fresh.read_bytes() != saved.read_bytes():
+            removed = remove_resume_checkpoints(saved.parent)
+            if removed:
+                print(f"{saved.parent}: the run's definition changed since its checkpoints "
+                      f"were written; starting afresh ({len(removed)} resume checkpoints "
+                      "removed)", flush=True)
+    finally:
+        fresh.unlink(missing_ok=True)
 
 
 def build_runner(cfg: Config):
