@@ -9,11 +9,12 @@ rule benchmark:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="benchmark"),
-    threads: config["benchmark"]["threads"]
+    threads: job_threads(config, "benchmark")
     resources:
-        gpus=1 if config["benchmark"]["device"] == "cuda" else 0,
-        gpu=1 if config["benchmark"]["device"] == "cuda" else 0,  # the Slurm executor's --gpus
-        mem_mb=8000,
-        runtime=120,
+        gpu=RES["benchmark"]["gpu"],
+        nodes=1,
+        mem_mb=RES["benchmark"]["mem_mb"],
+        runtime=RES["benchmark"]["runtime"],
+        slurm_partition=RES["benchmark"]["slurm_partition"],
     script:
         "../scripts/benchmark.py"

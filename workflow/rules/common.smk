@@ -5,6 +5,7 @@ from decoupled_rcnn.provenance import remove_temporaries
 from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
 from decoupled_rcnn.reproduction.figures.measured import figure_names
 from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.plan.resources import job_resources, job_threads, train_runtime
 from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
 from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
 
@@ -14,6 +15,9 @@ SELECTION = select(config)
 MANIFEST = SELECTION.manifest
 EXPERIMENTS = list(SELECTION.experiments)  # one per distinct run (aliases train once)
 SEEDS = list(SELECTION.seeds)
+# What every rule asks the scheduler for (resources:, threads:), from the workflow config.
+RES = {kind: job_resources(config, kind) for kind in
+       ("train", "evaluate", "benchmark", "prepare_data", "pretrain", "summary")}
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
 FIGURES = figure_names(MANIFEST, config["tables"])
 # Fig. 4 / Fig. 5: (FPN, Decoupled R-CNN with cascade) evaluations of the selected tables'
@@ -77,10 +81,6 @@ def pretrained_backbone(wildcards):
     """The stand-in pre-trained backbone this experiment starts from (none: no rule input)."""
     variant = SELECTION.variant_of.get(wildcards.experiment)
     return [str(LAYOUT.path("pretrain", variant=variant))] if variant else []
-
-
-def train_resources(key):
-    return config["resources"]["train"][key]
 
 
 onstart:

@@ -7,8 +7,13 @@ rule figures:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="figures"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/figures.py"
 
@@ -25,8 +30,13 @@ rule curves:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="curves_{experiment}"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/curves.py"
 
@@ -46,8 +56,13 @@ if QUALITATIVE:
             CONDA_ENV
         log:
             LAYOUT.path("log", name="fig4"),
+        threads: job_threads(config, "summary")
         resources:
-            mem_mb=2000,
+            gpu=RES["summary"]["gpu"],
+            nodes=1,
+            mem_mb=RES["summary"]["mem_mb"],
+            runtime=RES["summary"]["runtime"],
+            slurm_partition=RES["summary"]["slurm_partition"],
         script:
             "../scripts/fig4.py"
 
@@ -63,7 +78,12 @@ if QUALITATIVE:
             CONDA_ENV
         log:
             LAYOUT.path("log", name="fig5"),
+        threads: job_threads(config, "summary")
         resources:
-            mem_mb=2000,
+            gpu=RES["summary"]["gpu"],
+            nodes=1,
+            mem_mb=RES["summary"]["mem_mb"],
+            runtime=RES["summary"]["runtime"],
+            slurm_partition=RES["summary"]["slurm_partition"],
         script:
             "../scripts/fig5.py"

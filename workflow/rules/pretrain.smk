@@ -12,9 +12,12 @@ rule pretrain:
         CONDA_ENV
     log:
         path_of("pretrain_log"),
-    threads: 1
+    threads: job_threads(config, "pretrain")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        gpu=RES["pretrain"]["gpu"],
+        nodes=1,
+        mem_mb=RES["pretrain"]["mem_mb"],
+        runtime=RES["pretrain"]["runtime"],
+        slurm_partition=RES["pretrain"]["slurm_partition"],
     script:
         "../scripts/pretrain.py"

@@ -15,7 +15,12 @@ rule report:
         CONDA_ENV
     log:
         LAYOUT.path("log", name="report"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/report.py"

@@ -6,4 +6,4 @@ for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, s
                                        sm.log):
     with log_to(log):
         run_training(sm.config, sm.wildcards.experiment, seed, checkpoint, info,
-                     gpus=sm.resources.gpus, threads=sm.threads)
+                     gpus=sm.resources.gpu, threads=sm.threads)
