@@ -125,6 +125,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     Raises:
         InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
         GpuPlacementError: the job sees other than ``gpus`` GPUs (one line, both numbers).
+        MissingWeightsError: backbone weights missing on a node without network (one line).
         ValueError: the short schedule's batch does not split evenly over the processes.
         NonFiniteLossError: the loss became NaN or infinite (names the iteration).
     """
@@ -135,10 +136,12 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         training_processes,
     )
     from decoupled_rcnn.reproduction.run.failures import recording_failure
+    from decoupled_rcnn.reproduction.run.weights import require_local_weights
 
     processes = training_processes(wcfg["resources"]["train"], gpus)
     require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (no CUDA context)
     check_visible_gpus(gpus)  # GPUs seen == GPUs asked, before torchrun (no CUDA context)
+    require_local_weights(wcfg, experiment_id)  # an offline node: fail now, name the file
     if processes == 1:  # this process trains; torchrun workers each check their own GPU
         require_cuda_ops()  # mmengine trains on the GPU whenever it sees one
     layout = Layout.from_config(wcfg)
