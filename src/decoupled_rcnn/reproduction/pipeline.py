@@ -126,6 +126,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
         GpuPlacementError: the job sees other than ``gpus`` GPUs (one line, both numbers).
         MissingWeightsError: backbone weights missing on a node without network (one line).
+        DuplicateTrainingError: another live Slurm job trains this experiment and seed.
         ValueError: the short schedule's batch does not split evenly over the processes.
         NonFiniteLossError: the loss became NaN or infinite (names the iteration).
     """
@@ -135,6 +136,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         check_visible_gpus,
         training_processes,
     )
+    from decoupled_rcnn.reproduction.run.duplicate import claim_work_dir
     from decoupled_rcnn.reproduction.run.failures import recording_failure
     from decoupled_rcnn.reproduction.run.weights import require_local_weights
 
@@ -146,6 +148,8 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         require_cuda_ops()  # mmengine trains on the GPU whenever it sees one
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
+    # A second live Slurm job on this experiment and seed (a dead driver's) refuses us.
+    claim_work_dir(layout.path("train_work", **found), f"{experiment_id} seed {seed}")
     with recording_failure(layout, found, experiment_id, seed, processes):
         _train(wcfg, experiment_id, seed, layout.path("train_work", **found), checkpoint, info,
                processes, gpus)
