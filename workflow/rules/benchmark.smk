@@ -5,8 +5,6 @@ rule benchmark:
         summary=report(path_of("bench_summary"), caption="../report/benchmark.rst",
                        category="Benchmark"),
         per_experiment=all_benchmarks(),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="benchmark"),
     threads: job_threads(config, "benchmark")

@@ -23,9 +23,10 @@ FIGURES = figure_names(MANIFEST, config["tables"])
 # Fig. 4 / Fig. 5: (FPN, Decoupled R-CNN with cascade) evaluations of the selected tables'
 # runs, or None: then neither figure is in the DAG and the report says what is missing.
 QUALITATIVE = fig4_pair(SELECTION.evaluations, SELECTION.run_of)
-# The pinned software (documentation for --lint). Note: one conda/pip call cannot build
-# mmcv's ops against torch; run the workflow from the project's .venv (make setup).
-CONDA_ENV = "../../environment.yml"
+# No conda: directives: one conda/pip call cannot build mmcv's ops against torch, so
+# `--sdm conda` cannot make the environment. Every job runs the interpreter of the driver's
+# .venv (`make setup`), which Slurm jobs reach at the same path on a shared filesystem
+# (README, "Running on a Slurm cluster").
 
 
 wildcard_constraints:

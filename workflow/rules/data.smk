@@ -1,8 +1,6 @@
 rule prepare_data:
     output:
         ready=path_of("data_ready"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="prepare_data"),
     threads: job_threads(config, "prepare_data")

@@ -5,8 +5,6 @@ rule evaluate:
         infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     output:
         metrics=expand(path_of("metrics"), seed=SEEDS, allow_missing=True),
-    conda:
-        CONDA_ENV
     log:
         expand(path_of("eval_log"), seed=SEEDS, allow_missing=True),
     threads: job_threads(config, "evaluate")

@@ -3,8 +3,6 @@ rule figures:
         cells=path_of("cells"),
     output:
         figures=report(all_figures(), caption="../report/figures.rst", category="Figures"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="figures"),
     threads: job_threads(config, "summary")
@@ -26,8 +24,6 @@ rule curves:
     output:
         png=report(path_of("curves"), caption="../report/curves.rst",
                    category="Training curves", labels={"experiment": "{experiment}"}),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="curves_{experiment}"),
     threads: job_threads(config, "summary")
@@ -52,8 +48,6 @@ if QUALITATIVE:
             info=path_of("fig4_info"),
         params:
             experiments=[ev.experiment for ev in QUALITATIVE],
-        conda:
-            CONDA_ENV
         log:
             LAYOUT.path("log", name="fig4"),
         threads: job_threads(config, "summary")
@@ -74,8 +68,6 @@ if QUALITATIVE:
             info=path_of("fig5_info"),
         params:
             experiment=QUALITATIVE[1].experiment,
-        conda:
-            CONDA_ENV
         log:
             LAYOUT.path("log", name="fig5"),
         threads: job_threads(config, "summary")

@@ -8,8 +8,6 @@ rule pretrain:
         info=path_of("pretrain_info"),
     params:
         model_config=lambda wc: str(REPO / SELECTION.pretrain_config[wc.variant]),
-    conda:
-        CONDA_ENV
     log:
         path_of("pretrain_log"),
     threads: job_threads(config, "pretrain")

@@ -11,8 +11,6 @@ rule report:
         data=path_of("data_ready"),
     output:
         html=report(config["report"], caption="../report/index.rst", category="Report"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="report"),
     threads: job_threads(config, "summary")

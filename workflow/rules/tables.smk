@@ -7,8 +7,6 @@ rule tables:
         cells=path_of("cells"),
         runs=path_of("runs"),
         claims=report(path_of("claims"), caption="../report/claims.rst", category="Claims"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="tables"),
     threads: job_threads(config, "summary")

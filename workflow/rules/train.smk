@@ -10,8 +10,6 @@ rule train:
         infos=expand(path_of("train_info"), seed=SEEDS, allow_missing=True),
     params:
         seeds=SEEDS,
-    conda:
-        CONDA_ENV
     log:
         expand(path_of("train_log"), seed=SEEDS, allow_missing=True),
     threads: job_threads(config, "train")
