@@ -161,9 +161,12 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
-    if gpus > 0 and wcfg["schedule"]["kind"] == "paper":
-        print(paper_total_batch(cfg, processes, wcfg["resources"]["train"]["batch"]),
-              flush=True)
+    if wcfg["schedule"]["kind"] == "paper":
+        # One checkpoint per epoch, kept forever, is hundreds of GB on COCO: the last two.
+        cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+        if gpus > 0:
+            print(paper_total_batch(cfg, processes, wcfg["resources"]["train"]["batch"]),
+                  flush=True)
     add_finite_loss_hook(cfg, f"{experiment_id} seed {seed}")
     if processes > 1 and wcfg["schedule"]["kind"] == "short":
         total = cfg.train_dataloader.batch_size
