@@ -5,6 +5,12 @@ STAMP := $(VENV)/.setup-done
 
 .PHONY: setup test test-fast test-cluster demo lint clean-venv
 
+# A set-up for another device kind (done on the login node's CPU, or another GPU model) is
+# redone here: the stamp records the kind (tools/setup_env.py --stamp-current).
+ifneq ($(shell $(PYTHON) tools/setup_env.py --stamp-current $(STAMP) && echo yes),yes)
+.PHONY: $(STAMP)
+endif
+
 $(STAMP): pyproject.toml tools/setup_env.py
 	$(PYTHON) tools/setup_env.py --venv $(VENV)
 	touch $@

@@ -147,3 +147,38 @@ def test_installer_asks_for_cuda_kernels_on_a_gpu_node(monkeypatch, tmp_path):
     with pytest.raises(SystemExit, match="no CUDA toolkit"):
         setup_env.install_mmcv(tmp_path / "python", "mmcv==2.1.0")
     assert calls == []  # stopped before building anything
+
+
+def test_build_jobs_follow_the_allocation_not_the_node(monkeypatch):
+    setup_env = _setup_env()
+    monkeypatch.delenv("MAX_JOBS", raising=False)
+    monkeypatch.setattr(setup_env.os, "sched_getaffinity", lambda pid: {0, 5, 7})
+    monkeypatch.setattr(setup_env.os, "cpu_count", lambda: 64)
+    assert setup_env.build_jobs() == "3"  # 3 CPUs allocated on a 64-core node
+    monkeypatch.setenv("MAX_JOBS", "12")
+    assert setup_env.build_jobs() == "12"
+
+
+def test_cuda_arch_list_reaches_the_build(monkeypatch):
+    monkeypatch.setenv("TORCH_CUDA_ARCH_LIST", "7.0;8.0;9.0")
+    env = _setup_env().mmcv_build_env(True, "12.4", Path("/opt/cuda-12.4/bin/nvcc"), "12.4")
+    assert env["TORCH_CUDA_ARCH_LIST"] == "7.0;8.0;9.0"
+
+
+def test_a_setup_for_another_device_kind_is_redone(monkeypatch, tmp_path):
+    setup_env = _setup_env()
+    stamp = tmp_path / ".setup-done"
+    assert not setup_env.stamp_is_current(stamp)  # never set up
+    stamp.write_text("cpu\n")  # set up on the login node
+    monkeypatch.setattr(setup_env, "device_kind", lambda: "cuda: NVIDIA H100 80GB HBM3")
+    assert not setup_env.stamp_is_current(stamp)  # a GPU node: make setup runs again
+    stamp.write_text("cuda: NVIDIA H100 80GB HBM3\n")
+    assert setup_env.stamp_is_current(stamp)
+    stamp.write_text("")  # an older stamp without a kind is kept
+    assert setup_env.stamp_is_current(stamp)
+
+
+def test_device_kind_without_nvidia_smi_is_cpu(monkeypatch):
+    setup_env = _setup_env()
+    monkeypatch.setattr(setup_env.shutil, "which", lambda name: None)
+    assert setup_env.device_kind() == "cpu"

@@ -16,7 +16,8 @@
 # refuses to start.
 #
 # Settings (environment): LOCAL_SLURM_DIR (default ${TMPDIR:-/tmp}/decoupled-rcnn-slurm),
-# LOCAL_SLURM_PARTITION (default local), LOCAL_SLURM_PORT (slurmctld's; slurmd uses the
+# LOCAL_SLURM_PARTITION (the GPU jobs' partition; default local; the CPU-only jobs' is the
+# same node's <partition>-cpu), LOCAL_SLURM_PORT (slurmctld's; slurmd uses the
 # next one; default 6817). No systemd is needed: the daemons are started directly.
 set -euo pipefail
 
@@ -87,6 +88,7 @@ MinJobAge=3600
 ReturnToService=2
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=$PARTITION-cpu Nodes=ALL MaxTime=INFINITE State=UP
 EOF
 }
 
@@ -147,7 +149,7 @@ up() {
     done
     [[ $state == idle* || $state == mix* || $state == alloc* ]] || \
         die "the node did not come up (state '${state}'; logs in $STATE)"
-    say "up: partition '$PARTITION', node $NODE ($state); $(env_line)"
+    say "up: partitions '$PARTITION' and '$PARTITION-cpu', node $NODE ($state); $(env_line)"
 }
 
 status() {

@@ -13,8 +13,15 @@ The pins live in ``pyproject.toml`` alone. The order matters and is why a plain
    a GPU, with CUDA kernels too (``FORCE_CUDA=1``, the CUDA toolkit's ``nvcc``, which torch's
    wheel lacks): without a toolkit, or with one of another major version than torch's CUDA,
    set-up stops and says what to install;
+   ``MAX_JOBS`` (compile processes) defaults to the CPUs this process may use
+   (``os.sched_getaffinity``: a Slurm allocation's, not the whole node's), and
+   ``TORCH_CUDA_ARCH_LIST`` (e.g. ``"7.0;8.0;9.0"``) builds kernels for GPU kinds other than
+   this node's (README: set it when the compute nodes' GPUs differ from the build node's);
 3. the package itself, editable, with the dev extras;
-4. optionally, the browser the report's browser test drives (Debian's ``chromium``; Playwright
+4. the stamp (``<venv>/.setup-done``) records the device kind set up for (``cpu`` or the
+   GPU models ``nvidia-smi`` names): ``make setup`` on a node of another kind (a GPU node
+   after the login node) runs this again (``--stamp-current`` answers for the Makefile);
+5. optionally, the browser the report's browser test drives (Debian's ``chromium``; Playwright
    uses it through ``executable_path``, so no browser download): installed with apt-get when
    running as root, otherwise a message says how (the test is skipped without it).
 """
@@ -122,7 +129,42 @@ def mmcv_build_env(cuda_visible: bool, cuda_version: str | None, nvcc: Path | No
                  f"for CUDA {cuda_version}; mmcv's CUDA ops must be compiled with the same "
                  f"major version. Install the CUDA toolkit {cuda_version} (or point CUDA_HOME "
                  f"at it) and run this again.")
-    return {**env, "FORCE_CUDA": "1", "CUDA_HOME": str(nvcc.parent.parent)}
+    arch = os.environ.get("TORCH_CUDA_ARCH_LIST")
+    return {**env, "FORCE_CUDA": "1", "CUDA_HOME": str(nvcc.parent.parent),
+            **({"TORCH_CUDA_ARCH_LIST": arch} if arch else {})}
+
+
+def build_jobs() -> str:
+    """``MAX_JOBS`` for mmcv's build: the caller's, else the CPUs this process may run on."""
+    if os.environ.get("MAX_JOBS"):
+        return os.environ["MAX_JOBS"]
+    if hasattr(os, "sched_getaffinity"):
+        return str(len(os.sched_getaffinity(0)))
+    return str(os.cpu_count() or 2)
+
+
+def device_kind() -> str:
+    """``cpu``, or ``cuda: <GPU models>`` as ``nvidia-smi`` names them (no torch needed)."""
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True)
+        names = sorted({line.strip() for line in out.stdout.splitlines() if line.strip()})
+        if out.returncode == 0 and names:
+            return "cuda: " + ", ".join(names)
+    return "cpu"
+
+
+def stamp_is_current(stamp: Path) -> bool:
+    """Whether ``stamp`` records a set-up for this node's device kind.
+
+    An empty stamp (written before stamps recorded the kind) counts as current, so an
+    existing environment is not rebuilt by surprise; ``make setup`` once rewrites it.
+    """
+    if not stamp.is_file():
+        return False
+    recorded = stamp.read_text().strip()
+    return not recorded or recorded == device_kind()
 
 
 def install_mmcv(python: Path, requirement: str) -> None:
@@ -136,7 +178,7 @@ def install_mmcv(python: Path, requirement: str) -> None:
     build = mmcv_build_env(visible, version, nvcc, nvcc_version(nvcc) if nvcc else None)
     if _has_mmcv_ops(python, cuda=visible):
         return
-    env = {**build, "MAX_JOBS": os.environ.get("MAX_JOBS", str(os.cpu_count() or 2))}
+    env = {**build, "MAX_JOBS": build_jobs()}
     print(
         "setup_env: building mmcv with compiled ops from source; the first build takes about "
         "10-15 minutes on 2 cores, later set-ups reuse pip's cached wheel.",
@@ -202,6 +244,8 @@ def setup(venv_dir: Path | None) -> None:
     if _run([str(python), "-m", "decoupled_rcnn.cli", "check-install"]):
         sys.exit("setup_env: the installed stack failed its check (see above).")
     install_browser()
+    if venv_dir is not None:
+        (venv_dir / ".setup-done").write_text(device_kind() + "\n")
 
 
 def main() -> None:
@@ -211,7 +255,11 @@ def main() -> None:
                        "to create or update (default: .venv)")
     where.add_argument("--in-place", action="store_true", help="install into the running "
                        "interpreter's environment instead (e.g. an activated conda env)")
+    where.add_argument("--stamp-current", type=Path, metavar="STAMP", help="exit 0 if STAMP "
+                       "records a set-up for this node's device kind, else 1 (for make)")
     args = parser.parse_args()
+    if args.stamp_current:
+        sys.exit(0 if stamp_is_current(args.stamp_current) else 1)
     setup(None if args.in_place else args.venv.resolve())
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import platform
 
 __all__ = ["CPU_ONLY", "InstallError", "check_stack", "cuda_available", "cuda_ops_fix",
-           "mmcv_cuda_version", "require_cuda_ops", "run_ops"]
+           "mmcv_cuda_version", "require_cuda_build", "require_cuda_ops", "run_ops"]
 
 #: How ``check-install`` names a machine without a usable CUDA device.
 CPU_ONLY = "CPU only"
@@ -77,20 +77,41 @@ def run_ops(device: str) -> None:
         raise InstallError(f"mmcv.ops.RoIAlign on {device} returned {pooled.cpu().tolist()}")
 
 
-def require_cuda_ops() -> None:
+def require_cuda_ops(device: str = "cuda") -> None:
     """Refuse to train on a GPU with an mmcv whose ops do not run there; no-op without CUDA.
+
+    Args:
+        device: the process's own GPU (``cuda:<LOCAL_RANK>`` in a torchrun worker): it is made
+            the current device first, so the check's CUDA context is on that GPU, not GPU 0.
 
     Raises:
         InstallError: with one line that names the fix.
     """
     if not cuda_available():
         return
-    if mmcv_cuda_version() is None:
-        raise InstallError(cuda_ops_fix())
+    require_cuda_build()
+    if device != "cuda":
+        _set_device(device)
     try:
-        run_ops("cuda")
+        run_ops(device)
     except InstallError as err:
         raise InstallError(f"{err} {cuda_ops_fix()}") from err
+
+
+def require_cuda_build() -> None:
+    """Refuse an mmcv compiled without CUDA where torch sees a GPU; creates no CUDA context.
+
+    Raises:
+        InstallError: with one line that names the fix.
+    """
+    if cuda_available() and mmcv_cuda_version() is None:
+        raise InstallError(cuda_ops_fix())
+
+
+def _set_device(device: str) -> None:
+    import torch
+
+    torch.cuda.set_device(device)
 
 
 def _gpu_name() -> str:

@@ -5,17 +5,19 @@ rule benchmark:
         summary=report(path_of("bench_summary"), caption="../report/benchmark.rst",
                        category="Benchmark"),
         per_experiment=all_benchmarks(),
-    conda:
-        CONDA_ENV
+    params:
+        benchmark=config["benchmark"],  # what is measured and how: a change reruns it
+        settings=settings(*SELECT_KEYS, "benchmark"),
     log:
         LAYOUT.path("log", name="benchmark"),
     benchmark:
         LAYOUT.path("rule_benchmark", name="benchmark"),
-    threads: config["benchmark"]["threads"]
+    threads: job_threads(config, "benchmark")
     resources:
-        gpus=1 if config["benchmark"]["device"] == "cuda" else 0,
-        gpu=1 if config["benchmark"]["device"] == "cuda" else 0,  # the Slurm executor's --gpus
-        mem_mb=8000,
-        runtime=120,
+        gpu=RES["benchmark"]["gpu"],
+        nodes=1,
+        mem_mb=RES["benchmark"]["mem_mb"],
+        runtime=RES["benchmark"]["runtime"],
+        slurm_partition=RES["benchmark"]["slurm_partition"],
     script:
         "../scripts/benchmark.py"

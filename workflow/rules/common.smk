@@ -5,6 +5,7 @@ from decoupled_rcnn.provenance import remove_temporaries
 from decoupled_rcnn.reproduction.pipeline import declared_results
 from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
 from decoupled_rcnn.reproduction.plan.layout import Layout
+from decoupled_rcnn.reproduction.plan.resources import job_resources, job_threads, train_runtime
 from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
 from decoupled_rcnn.reproduction.plan.selection import (
     benchmark_experiments,
@@ -18,6 +19,9 @@ SELECTION = select(config)
 MANIFEST = SELECTION.manifest
 EXPERIMENTS = list(SELECTION.experiments)  # one per distinct run (aliases train once)
 SEEDS = list(SELECTION.seeds)
+# What every rule asks the scheduler for (resources:, threads:), from the workflow config.
+RES = {kind: job_resources(config, kind) for kind in
+       ("train", "evaluate", "benchmark", "prepare_data", "pretrain", "summary")}
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
 # The files the tables, figures and report rules declare: the same list `decoupled-rcnn
 # tables` / `report` read (decoupled_rcnn.reproduction.pipeline.declared_results).
@@ -30,9 +34,10 @@ DIGESTS = run_digests(config, SELECTION)
 # Fig. 4 / Fig. 5: (FPN, Decoupled R-CNN with cascade) evaluations of the selected tables'
 # runs, or None: then neither figure is in the DAG and the report says what is missing.
 QUALITATIVE = fig4_pair(SELECTION.evaluations, SELECTION.run_of)
-# The pinned software (documentation for --lint). Note: one conda/pip call cannot build
-# mmcv's ops against torch; run the workflow from the project's .venv (make setup).
-CONDA_ENV = "../../environment.yml"
+# No conda: directives: one conda/pip call cannot build mmcv's ops against torch, so
+# `--sdm conda` cannot make the environment. Every job runs the interpreter of the driver's
+# .venv (`make setup`), which Slurm jobs reach at the same path on a shared filesystem
+# (README, "Running on a Slurm cluster").
 
 
 wildcard_constraints:
@@ -110,10 +115,6 @@ def settings(*keys):
 COMPOSE_KEYS = ("manifest", "seed", "data", "model", "schedule", "results_dir", "report")
 #: ... and those the selection (which experiments, seeds and tables) reads besides.
 SELECT_KEYS = (*COMPOSE_KEYS, "tables", "seeds")
-
-
-def train_resources(key):
-    return config["resources"]["train"][key]
 
 
 onstart:

@@ -10,17 +10,16 @@ rule evaluate:
         test=lambda wc: dict(MANIFEST.tests[wc.test].overrides),
         test_config=lambda wc: DIGESTS[wc.experiment]["tests"][wc.test],
         settings=settings(*COMPOSE_KEYS),
-    conda:
-        CONDA_ENV
     log:
         expand(path_of("eval_log"), seed=SEEDS, allow_missing=True),
     benchmark:
         LAYOUT.path("rule_benchmark", name="evaluate/{experiment}/{test}"),
-    threads: config["resources"]["evaluate"]["threads"]
+    threads: job_threads(config, "evaluate")
     resources:
-        gpus=config["resources"]["evaluate"]["gpus"],
-        gpu=config["resources"]["evaluate"]["gpus"],  # the Slurm executor's --gpus=N
-        mem_mb=config["resources"]["evaluate"]["mem_mb"],
-        runtime=config["resources"]["evaluate"]["runtime_min"],
+        gpu=RES["evaluate"]["gpu"],
+        nodes=1,
+        mem_mb=RES["evaluate"]["mem_mb"],
+        runtime=RES["evaluate"]["runtime"],
+        slurm_partition=RES["evaluate"]["slurm_partition"],
     script:
         "../scripts/evaluate.py"

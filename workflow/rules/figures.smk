@@ -5,14 +5,17 @@ rule figures:
         figures=report(all_figures(), caption="../report/figures.rst", category="Figures"),
     params:
         settings=settings("manifest", "tables"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="figures"),
     benchmark:
         LAYOUT.path("rule_benchmark", name="figures"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/figures.py"
 
@@ -27,14 +30,17 @@ rule curves:
         pngs=report(all_curves(), caption="../report/curves.rst", category="Training curves"),
     params:
         settings=settings("results_dir", "report"),
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="curves"),
     benchmark:
         LAYOUT.path("rule_benchmark", name="curves"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/curves.py"
 
@@ -51,14 +57,17 @@ if QUALITATIVE:
         params:
             experiments=[ev.experiment for ev in QUALITATIVE],
             settings=settings(*COMPOSE_KEYS),
-        conda:
-            CONDA_ENV
         log:
             LAYOUT.path("log", name="fig4"),
         benchmark:
             LAYOUT.path("rule_benchmark", name="fig4"),
+        threads: job_threads(config, "summary")
         resources:
-            mem_mb=2000,
+            gpu=RES["summary"]["gpu"],
+            nodes=1,
+            mem_mb=RES["summary"]["mem_mb"],
+            runtime=RES["summary"]["runtime"],
+            slurm_partition=RES["summary"]["slurm_partition"],
         script:
             "../scripts/fig4.py"
 
@@ -71,13 +80,16 @@ if QUALITATIVE:
         params:
             experiment=QUALITATIVE[1].experiment,
             settings=settings(*COMPOSE_KEYS),
-        conda:
-            CONDA_ENV
         log:
             LAYOUT.path("log", name="fig5"),
         benchmark:
             LAYOUT.path("rule_benchmark", name="fig5"),
+        threads: job_threads(config, "summary")
         resources:
-            mem_mb=2000,
+            gpu=RES["summary"]["gpu"],
+            nodes=1,
+            mem_mb=RES["summary"]["mem_mb"],
+            runtime=RES["summary"]["runtime"],
+            slurm_partition=RES["summary"]["slurm_partition"],
         script:
             "../scripts/fig5.py"

@@ -12,15 +12,16 @@ rule pretrain:
         seed=config["seed"],
         source=config["data"]["source"],
         settings=settings("data", "model", "seed", "results_dir", "report"),
-    conda:
-        CONDA_ENV
     log:
         path_of("pretrain_log"),
     benchmark:
         LAYOUT.path("rule_benchmark", name="pretrain/{variant}"),
-    threads: 1
+    threads: job_threads(config, "pretrain")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        gpu=RES["pretrain"]["gpu"],
+        nodes=1,
+        mem_mb=RES["pretrain"]["mem_mb"],
+        runtime=RES["pretrain"]["runtime"],
+        slurm_partition=RES["pretrain"]["slurm_partition"],
     script:
         "../scripts/pretrain.py"

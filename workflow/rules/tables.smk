@@ -10,13 +10,16 @@ rule tables:
     params:
         settings=settings(*SELECT_KEYS, "claims"),
         claims=config["claims"],  # the gate's floor decides verdicts: a change reruns this
-    conda:
-        CONDA_ENV
     log:
         LAYOUT.path("log", name="tables"),
     benchmark:
         LAYOUT.path("rule_benchmark", name="tables"),
+    threads: job_threads(config, "summary")
     resources:
-        mem_mb=1000,
+        gpu=RES["summary"]["gpu"],
+        nodes=1,
+        mem_mb=RES["summary"]["mem_mb"],
+        runtime=RES["summary"]["runtime"],
+        slurm_partition=RES["summary"]["slurm_partition"],
     script:
         "../scripts/tables.py"

@@ -12,17 +12,16 @@ rule train:
         seeds=SEEDS,
         run=lambda wc: DIGESTS[wc.experiment]["run"],
         settings=settings(*COMPOSE_KEYS, "resources"),
-    conda:
-        CONDA_ENV
     log:
         expand(path_of("train_log"), seed=SEEDS, allow_missing=True),
     benchmark:
         LAYOUT.path("rule_benchmark", name="train/{experiment}"),
-    threads: config["resources"]["train"]["threads"]
+    threads: job_threads(config, "train")
     resources:
-        gpus=train_resources("gpus"),
-        gpu=train_resources("gpus"),  # what the Slurm executor requests (--gpus=N)
-        mem_mb=train_resources("mem_mb"),
-        runtime=train_resources("runtime_min"),
+        gpu=RES["train"]["gpu"],  # sbatch --gpus=N (one name, read back by the script)
+        nodes=1,
+        mem_mb=RES["train"]["mem_mb"],
+        runtime=lambda wildcards: train_runtime(config, wildcards.experiment, MANIFEST),
+        slurm_partition=RES["train"]["slurm_partition"],
     script:
         "../scripts/train.py"

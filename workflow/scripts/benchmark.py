@@ -3,4 +3,4 @@ from decoupled_rcnn.reproduction.pipeline import log_to, run_benchmark
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with log_to(sm.log[0]):
-    run_benchmark(sm.config, sm.output.summary, sm.output.per_experiment)
+    run_benchmark(sm.params.settings, sm.output.summary, sm.output.per_experiment)

@@ -16,8 +16,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
                         help="a workflow config with data.source: custom: also print the input "
                              "size, schedule and CPU-time estimate chosen from its data")
+    parser.add_argument("--smoke-config", default=None,
+                        help="the smoke setting whose estimate is printed beside the full run's "
+                             "(default: configs/workflow/paper-smoke.yaml)")
     parser.add_argument("--check-configs", action="store_true",
                         help="fail if a config path the manifest names does not exist")
+
+
+def _smoke_iters(path: str | None):
+    """The smoke setting's config file and its iterations per training."""
+    from pathlib import Path
+
+    from decoupled_rcnn.paths import REPO_ROOT
+    from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
+
+    smoke = Path(path) if path else REPO_ROOT / "configs" / "workflow" / "paper-smoke.yaml"
+    return smoke, int(load_workflow_config(smoke)["schedule"]["short"]["iters"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     total = plan["gpu_hours_new"].sum()
     print(f"\nestimated total: {total:,.0f} GPU-hours "
           f"({manifest.cost_model.get('assumption', 'see cost_model in the manifest')})")
+    smoke_path, smoke_iters = _smoke_iters(args.smoke_config)
+    smoke = plan_table(manifest, args.tables, short_iters=smoke_iters)["gpu_hours_new"].sum()
+    print(f"smoke run first ({smoke_path.name}: {smoke_iters} iterations per training, the "
+          f"full evaluation): {smoke:,.0f} GPU-hours; then the full run: {total:,.0f} GPU-hours")
     print("gpu_hours_alone: every experiment the table needs; gpu_hours_new: only those no "
           "earlier table needs (sums to the total). LABELLED ESTIMATES, not measurements.\n")
     cost = manifest.cost_model

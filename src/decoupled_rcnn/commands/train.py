@@ -22,10 +22,11 @@ def run(args: argparse.Namespace) -> int:
     from mmengine.config import Config
 
     from decoupled_rcnn.install_check import InstallError, require_cuda_ops
+    from decoupled_rcnn.reproduction.run.distributed import rank_device
     from decoupled_rcnn.reproduction.run.runs import train_experiment
 
-    try:
-        require_cuda_ops()
+    try:  # a torchrun worker checks its own GPU (no CUDA context on GPU 0 from every rank)
+        require_cuda_ops(rank_device() if args.launcher == "pytorch" else "cuda")
     except InstallError as err:
         print(f"train: {err}", file=sys.stderr)
         return 1

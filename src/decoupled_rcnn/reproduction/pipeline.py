@@ -128,29 +128,53 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
 
     Raises:
         InstallError: torch sees a GPU but mmcv's ops do not run on it (one line, the fix).
+        GpuPlacementError: the job sees other than ``gpus`` GPUs (one line, both numbers).
+        MissingWeightsError: backbone weights missing on a node without network (one line).
+        DuplicateTrainingError: another live Slurm job trains this experiment and seed.
         ValueError: the short schedule's batch does not split evenly over the processes.
         NonFiniteLossError: the loss became NaN or infinite (names the iteration).
     """
     use_threads(threads)
-    from decoupled_rcnn.install_check import require_cuda_ops
-    from decoupled_rcnn.reproduction.run.distributed import training_processes
+    from decoupled_rcnn.install_check import require_cuda_build, require_cuda_ops
+    from decoupled_rcnn.reproduction.run.distributed import (
+        check_visible_gpus,
+        training_processes,
+    )
+    from decoupled_rcnn.reproduction.run.duplicate import claim_work_dir
     from decoupled_rcnn.reproduction.run.failures import recording_failure
+    from decoupled_rcnn.reproduction.run.weights import require_local_weights
 
-    require_cuda_ops()  # before anything starts: mmengine trains on the GPU whenever it sees one
     processes = training_processes(wcfg["resources"]["train"], gpus)
+    require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (no CUDA context)
+    check_visible_gpus(gpus)  # GPUs seen == GPUs asked, before torchrun (no CUDA context)
+    require_local_weights(wcfg, experiment_id)  # an offline node: fail now, name the file
+    if processes == 1:  # this process trains; torchrun workers each check their own GPU
+        require_cuda_ops()  # mmengine trains on the GPU whenever it sees one
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
+    # A second live Slurm job on this experiment and seed (a dead driver's) refuses us.
+    claim_work_dir(layout.path("train_work", **found), f"{experiment_id} seed {seed}")
     with recording_failure(layout, found, experiment_id, seed, processes):
         _train(wcfg, experiment_id, seed, layout.path("train_work", **found), checkpoint, info,
-               processes)
+               processes, gpus)
 
 
 def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Path,
-           checkpoint: str | Path, info: str | Path, processes: int) -> None:
-    from decoupled_rcnn.reproduction.run.distributed import run_workers, torchrun_command
+           checkpoint: str | Path, info: str | Path, processes: int, gpus: int = 0) -> None:
+    from decoupled_rcnn.reproduction.run.distributed import (
+        paper_total_batch,
+        run_workers,
+        torchrun_command,
+    )
     from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
 
     cfg = experiment_config(wcfg, experiment_id, seed=seed, work_dir=work_dir)
+    if wcfg["schedule"]["kind"] == "paper":
+        # One checkpoint per epoch, kept forever, is hundreds of GB on COCO: the last two.
+        cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+        if gpus > 0:
+            print(paper_total_batch(cfg, processes, wcfg["resources"]["train"]["batch"]),
+                  flush=True)
     add_finite_loss_hook(cfg, f"{experiment_id} seed {seed}")
     if processes > 1 and wcfg["schedule"]["kind"] == "short":
         total = cfg.train_dataloader.batch_size

@@ -18,10 +18,87 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["images_per_iteration", "run_workers", "setup_cpu_distributed", "torchrun_command",
-           "training_processes"]
+__all__ = ["PAPER_TOTAL_BATCH", "GpuPlacementError", "check_visible_gpus", "images_per_iteration",
+           "paper_total_batch", "rank_device", "run_workers", "setup_cpu_distributed",
+           "torchrun_command", "training_processes", "visible_gpus"]
 
 _CPU_DDP = "CPUDistributedDataParallel"
+#: The paper's total batch: 4 GPUs x 2 images (Section V-B); mmengine's auto_scale_lr base.
+PAPER_TOTAL_BATCH = 8
+
+
+class GpuPlacementError(RuntimeError):
+    """The GPUs a training job sees are not the GPUs it asked for (one-line message)."""
+
+
+def visible_gpus() -> int:
+    """CUDA devices torch sees; creates no CUDA context (the count comes from the driver)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def check_visible_gpus(asked: int) -> None:
+    """Refuse to train unless the job sees exactly the GPUs it asked Slurm for.
+
+    Called in the job's own process before ``torchrun`` starts. A driver too old for torch's
+    CUDA build shows 0 GPUs: the job stops, never trains on CPU workers instead.
+
+    Args:
+        asked: the rule's ``gpu`` resource (what ``sbatch --gpus`` got); 0: a CPU training.
+
+    Raises:
+        GpuPlacementError: one line naming both numbers and ``CUDA_VISIBLE_DEVICES``.
+    """
+    if asked <= 0:
+        return
+    seen = visible_gpus()
+    if seen != asked:
+        devices = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+        raise GpuPlacementError(
+            f"the job asked for {asked} GPU(s) but torch sees {seen} "
+            f"(CUDA_VISIBLE_DEVICES={devices}); not training (no CPU fallback when GPUs are "
+            "asked for): check the job's --gpus, `nvidia-smi` and that the driver supports "
+            "torch's CUDA build")
+
+
+def rank_device() -> str:
+    """This worker's own GPU: ``cuda:<LOCAL_RANK>`` (torchrun sets it), ``cuda`` alone."""
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+
+
+def paper_total_batch(cfg: Any, processes: int, policy: str) -> str:
+    """Hold a paper schedule's total batch at the paper's 8, or scale the learning rate.
+
+    Args:
+        cfg: the composed config (``train_dataloader.batch_size``: images per GPU).
+        processes: training processes, one per GPU.
+        policy: ``check`` (refuse another total) or ``scale_lr`` (enable mmengine's
+            ``auto_scale_lr`` with base batch 8: lr x total / 8); ``resources.train.batch``.
+
+    Returns:
+        The one line the training log gets.
+
+    Raises:
+        ValueError: ``check`` and a total other than 8 (one line, naming the fix).
+    """
+    per_gpu = int(cfg.train_dataloader.batch_size)
+    total = processes * per_gpu
+    text = f"total batch {total} = {processes} GPU(s) x {per_gpu} images"
+    cfg.auto_scale_lr = {"enable": False, "base_batch_size": PAPER_TOTAL_BATCH}
+    if total == PAPER_TOTAL_BATCH:
+        return f"{text}, the paper's (4 GPUs x 2 images); learning rate as configured"
+    if policy == "check":
+        raise ValueError(
+            f"{text}, not the paper's {PAPER_TOTAL_BATCH} (4 GPUs x 2 images): set "
+            "resources.train.gpus to 4, or resources.train.batch: scale_lr to scale the "
+            "learning rate linearly (mmengine auto_scale_lr, base batch 8)")
+    if policy != "scale_lr":
+        raise ValueError(f"resources.train.batch must be check or scale_lr, not {policy!r}")
+    cfg.auto_scale_lr["enable"] = True
+    return (f"{text}, not the paper's {PAPER_TOTAL_BATCH}: learning rate scaled by "
+            f"{total}/{PAPER_TOTAL_BATCH} (mmengine auto_scale_lr, resources.train.batch: "
+            "scale_lr)")
 
 
 def training_processes(train_resources: Mapping[str, Any], gpus: int) -> int:
