@@ -2,8 +2,8 @@
 from pathlib import Path
 
 from decoupled_rcnn.provenance import remove_temporaries
-from decoupled_rcnn.reproduction.pipeline import declared_results
 from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
+from decoupled_rcnn.reproduction.plan.declared import declared_results
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.resources import job_resources, job_threads, train_runtime
 from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
@@ -24,7 +24,7 @@ RES = {kind: job_resources(config, kind) for kind in
        ("train", "evaluate", "benchmark", "prepare_data", "pretrain", "summary")}
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
 # The files the tables, figures and report rules declare: the same list `decoupled-rcnn
-# tables` / `report` read (decoupled_rcnn.reproduction.pipeline.declared_results).
+# tables` / `report` read (decoupled_rcnn.reproduction.plan.declared).
 DECLARED = declared_results(config, existing=False, selection=SELECTION)
 # What defines each training experiment's runs (digests of its composed config and of its
 # test-time configs): the train / evaluate rules' params, so Snakemake's params trigger

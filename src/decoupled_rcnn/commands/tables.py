@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from decoupled_rcnn.reproduction.pipeline import declared_results, make_tables
+    from decoupled_rcnn.reproduction.pipeline import make_tables
+    from decoupled_rcnn.reproduction.plan.declared import declared_results
     from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 
     overrides = {"tables": args.tables} if args.tables else None

@@ -21,9 +21,8 @@ from decoupled_rcnn.provenance import write_json_atomic
 from decoupled_rcnn.reproduction.manifest import Manifest, load_manifest
 from decoupled_rcnn.reproduction.plan.compose import CUSTOM, SYNTHETIC, experiment_config
 from decoupled_rcnn.reproduction.plan.layout import Layout
-from decoupled_rcnn.reproduction.plan.selection import Selection
 
-__all__ = ["declared_results", "finish_trainings", "log_to", "make_report", "make_tables",
+__all__ = ["finish_trainings", "log_to", "make_report", "make_tables",
            "prepare_data", "run_benchmark", "run_evaluation", "run_pretrain", "run_training"]
 
 
@@ -290,55 +289,12 @@ def run_benchmark(wcfg: Mapping[str, Any], summary: str | Path,
         write_benchmark_json(result, path, entry=experiment)
 
 
-def declared_results(wcfg: Mapping[str, Any], existing: bool = True,
-                     selection: Selection | None = None) -> dict[str, Any]:
-    """The files the tables, figures and report rules of ``wcfg`` read and write.
-
-    The one list: the rules declare these (``existing=False``) and ``decoupled-rcnn tables`` /
-    ``report`` read them outside Snakemake, never anything else in the results folder.
-
-    Args:
-        wcfg: the workflow config.
-        existing: keep only the inputs present now (metrics: also those whose training
-            failed: they read as failed, never as a number).
-        selection: the selection of ``wcfg`` when the caller has it (the Snakefile).
-
-    Returns:
-        Lists of paths under ``metrics``, ``benchmarks``, ``curves``, ``qualitative`` (Fig. 4
-        and Fig. 5 with their records, empty without their pair), ``tables`` and
-        ``figures``; single paths under ``cells``, ``runs`` and ``claims``.
-    """
-    from decoupled_rcnn.reproduction.figures.measured import figure_names
-    from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
-    from decoupled_rcnn.reproduction.plan.selection import benchmark_experiments, select
-
-    layout = Layout.from_config(wcfg)
-    selection = selection or select(wcfg)
-    metrics = [Path(p) for p in selection.metrics_files(layout)]
-    benches = [layout.path("benchmark", experiment=e) for e in benchmark_experiments(
-        selection.manifest, wcfg["tables"], selection.experiments)]
-    curves = [layout.path("curves", experiment=e) for e in selection.experiments]
-    qualitative = ([layout.path(k) for k in ("fig4", "fig4_info", "fig5", "fig5_info")]
-                   if fig4_pair(selection.evaluations, selection.run_of) else [])
-    if existing:
-        metrics = [p for p in metrics if p.is_file() or layout.train_failure_of(p).is_file()]
-        benches = [p for p in benches if p.is_file()]
-        curves = [p for p in curves if p.is_file()]
-        qualitative = [p for p in qualitative if p.is_file()]
-    return {"metrics": metrics, "benchmarks": benches, "curves": curves,
-            "qualitative": qualitative,
-            "tables": [layout.path("table", table=t) for t in wcfg["tables"]],
-            "cells": layout.path("cells"), "runs": layout.path("runs"),
-            "claims": layout.path("claims"),
-            "figures": [layout.path("figure", name=n)
-                        for n in figure_names(selection.manifest, wcfg["tables"])]}
-
-
 def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
                 benchmarks: Sequence[str | Path], tables: Sequence[str | Path],
                 cells: str | Path, runs: str | Path, claims: str | Path) -> None:
     """Each selected table's CSV, the long-form cells, per-seed runs and claims (declared)."""
     from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.claims import claim_settings
     from decoupled_rcnn.reproduction.results.read import read_results
     from decoupled_rcnn.reproduction.results.tables import write_tables
 
@@ -347,18 +303,7 @@ def make_tables(wcfg: Mapping[str, Any], metrics: Sequence[str | Path],
     results = read_results(layout, metrics, benchmarks, aliases=selection.aliases)
     write_tables(selection.manifest, results, tables=dict(zip(wcfg["tables"], tables)),
                  cells=cells, runs=runs, claims=claims, seeds=selection.seeds,
-                 aliases=selection.aliases, claim_settings=claim_settings(wcfg))
-
-
-def claim_settings(wcfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The workflow config's ``claims:`` as :func:`write_tables` takes them: the learnability
-    floor, whether the stand-in's limits apply (only with generated stand-in data) and
-    whether the models are the tiny setting (whose costs are not the paper's architecture's)."""
-    claims = wcfg.get("claims") or {}
-    return {"floor": float(claims.get("learnability_floor_ap50", 10.0)),
-            "stand_in_limits": (wcfg["data"]["source"] == SYNTHETIC
-                                and bool(claims.get("stand_in_limits", True))),
-            "tiny": bool((wcfg.get("model") or {}).get("tiny", False))}
+                 aliases=selection.aliases, claim_settings=claim_settings(wcfg, SYNTHETIC))
 
 
 def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
@@ -381,6 +326,7 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
     from decoupled_rcnn.report.summary import compute_seconds, qualitative_views
     from decoupled_rcnn.reproduction.figures.qualitative import FIG4_PAIRS, fig4_pair
     from decoupled_rcnn.reproduction.plan.selection import select
+    from decoupled_rcnn.reproduction.results.claims import claim_settings
     from decoupled_rcnn.reproduction.results.read import read_provenance
     from decoupled_rcnn.reproduction.results.rule_time import rule_times
 
@@ -411,6 +357,6 @@ def make_report(wcfg: Mapping[str, Any], out: str | Path, *, cells: str | Path,
                   curves={layout.parse("curves", c)["experiment"]: Path(c) for c in curves},
                   qualitative=qualitative_views(layout, qualitative, missing),
                   compute_s=compute_seconds(layout, metrics),
-                  learnability_floor=claim_settings(wcfg)["floor"],
+                  learnability_floor=claim_settings(wcfg, SYNTHETIC)["floor"],
                   rule_time=rule_times(layout),
                   context={"setting": setting, **context, "synthetic": synthetic})

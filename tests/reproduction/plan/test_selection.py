@@ -34,10 +34,10 @@ def test_rows_that_compose_to_one_run_train_once_on_stand_in_data(stand_in):
     assert not set(selection.aliases) & set(selection.experiments)
     assert all(ev.experiment in selection.experiments for ev in selection.evaluations)
     assert selection.run_of("coco1x_r101_faster") == "voc_r101_faster"
-    assert selection.seeds == (0, 1)
+    assert selection.seeds == (0, 1, 2, 3, 4)  # default.yaml: seeds 5
     assert set(selection.variants) == {"r50", "r101", "x101_32x4d"}
     layout = Layout.from_config(stand_in)
-    assert len(selection.metrics_files(layout)) == 2 * len(selection.evaluations)
+    assert len(selection.metrics_files(layout)) == 5 * len(selection.evaluations)  # 5 seeds
 
 
 def test_the_cache_gives_the_same_answer(stand_in):

@@ -496,7 +496,7 @@ def test_write_tables_applies_the_gate_and_writes_the_new_columns(manifest, tmp_
 
 
 def test_claim_settings_from_the_workflow_config():
-    from decoupled_rcnn.reproduction.pipeline import claim_settings
+    from decoupled_rcnn.reproduction.results.claims import claim_settings
 
     synthetic = {"data": {"source": "synthetic"}, "model": {"tiny": True},
                  "claims": {"learnability_floor_ap50": 12.5, "stand_in_limits": True}}

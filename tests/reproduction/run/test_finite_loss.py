@@ -16,12 +16,12 @@ import torch
 import yaml
 
 from decoupled_rcnn.reproduction.pipeline import (
-    declared_results,
     make_report,
     make_tables,
     prepare_data,
     run_training,
 )
+from decoupled_rcnn.reproduction.plan.declared import declared_results
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
 from decoupled_rcnn.reproduction.run.finite_loss import (

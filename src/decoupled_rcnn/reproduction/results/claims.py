@@ -357,3 +357,15 @@ def paper_per_seed(manifest: Manifest, seed: int = 0) -> pd.DataFrame:
         for c in t.columns
     ]
     return pd.DataFrame.from_records(records, columns=list(PER_SEED_COLUMNS))
+
+
+def claim_settings(wcfg: Mapping[str, Any], synthetic: str = "synthetic") -> dict[str, Any]:
+    """The workflow config's ``claims:`` as :func:`write_tables` takes them: the learnability
+    floor, whether the stand-in's limits apply (only with generated stand-in data) and
+    whether the models are the tiny setting (whose costs are not the paper's architecture's).
+    ``synthetic``: the data source name of the generated stand-in."""
+    claims = wcfg.get("claims") or {}
+    return {"floor": float(claims.get("learnability_floor_ap50", 10.0)),
+            "stand_in_limits": (wcfg["data"]["source"] == synthetic
+                                and bool(claims.get("stand_in_limits", True))),
+            "tiny": bool((wcfg.get("model") or {}).get("tiny", False))}
