@@ -324,7 +324,7 @@ def _check_tables(workdir: Path) -> int:
         row = table[table["experiment"] == rec.experiment].iloc[0]
         assert math.isclose(row[f"{rec.column}_measured"], rec.measured, abs_tol=1e-9), rec
         assert row[f"{rec.column}_n"] == 1
-        assert math.isclose(row[f"{rec.column}_delta"],
+        assert math.isclose(row[f"{rec.column}_ours_minus_paper"],
                             rec.measured - row[f"{rec.column}_paper"], abs_tol=1e-6)
         checked += 1
     return checked

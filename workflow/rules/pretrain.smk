@@ -11,7 +11,7 @@ rule pretrain:
         pretrain=config["model"].get("pretrain") or {},
         seed=config["seed"],
         source=config["data"]["source"],
-        settings=settings("data", "model", "seed", "results_dir", "report"),
+        settings=settings(*COMPOSE_KEYS),
     log:
         path_of("pretrain_log"),
     benchmark:

@@ -185,7 +185,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     saved = work_dir / "config.py"
     from decoupled_rcnn.reproduction.run.runs import discard_stale_checkpoints
 
-    discard_stale_checkpoints(cfg, saved)
+    discard_stale_checkpoints(cfg, work_dir)
     cfg.dump(saved)
     if processes > 1:
         run_workers(torchrun_command(saved, checkpoint, info, processes))

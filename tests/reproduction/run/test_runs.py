@@ -174,16 +174,16 @@ def test_a_changed_definition_starts_afresh_and_an_unchanged_one_resumes(eval_se
 
     wcfg, tmp = eval_setting
     work = tmp / "stale" / "work"
-    work.mkdir(parents=True)
-    saved = work / "config.py"
     cfg = experiment_config(wcfg, DECOUPLED, seed=0, work_dir=work)
-    cfg.dump(saved)
+    discard_stale_checkpoints(cfg, work)  # first attempt: records the definition
     _save(work / "iter_100.pth", 100)
-    discard_stale_checkpoints(cfg, saved)  # same definition: keep, resume from it
+    (work / "config.py").write_text("# mmengine rewrites this in its own format\n")
+    again = experiment_config(wcfg, DECOUPLED, seed=0, work_dir=work)
+    discard_stale_checkpoints(again, work)  # same definition: keep, resume from it
     assert (work / "iter_100.pth").exists()
     changed = experiment_config(wcfg, DECOUPLED, seed=0, work_dir=work)
     changed.model.roi_head.reg_loss_weight = 0.9  # e.g. a manifest override edited
-    discard_stale_checkpoints(changed, saved)
+    discard_stale_checkpoints(changed, work)
     assert not (work / "iter_100.pth").exists() and last_good_checkpoint(work) is None
     assert "definition changed" in capsys.readouterr().out
-    assert sorted(p.name for p in work.iterdir()) == ["config.py"]  # no temporary left
+    assert sorted(p.name for p in work.iterdir()) == ["config.py", "run_definition.sha256"]

@@ -21,7 +21,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 
 from decoupled_rcnn.checkpoint import load_checkpoint_file, register_safe_loader
-from decoupled_rcnn.provenance import git_commit, hardware, save_torch_atomic, write_json_atomic
+from decoupled_rcnn.provenance import (
+    git_commit,
+    hardware,
+    save_torch_atomic,
+    write_atomic,
+    write_json_atomic,
+)
 from decoupled_rcnn.reproduction.plan.compose import import_custom_modules
 from decoupled_rcnn.reproduction.run.distributed import images_per_iteration, setup_cpu_distributed
 from decoupled_rcnn.reproduction.run.finite_loss import add_finite_loss_hook
@@ -83,27 +89,29 @@ def remove_resume_checkpoints(work_dir: Path) -> list[Path]:
     return removed
 
 
-def discard_stale_checkpoints(cfg: Config, saved: Path) -> None:
+def discard_stale_checkpoints(cfg: Config, work_dir: Path) -> None:
     """Start afresh when what this work dir's checkpoints trained is not ``cfg`` any more.
 
     A changed run definition (a manifest override, a schedule key) reruns the train rule,
     but its work dir still holds the previous definition's resume checkpoints; resuming
-    from them would continue another run. The previous attempt's composed config
-    (``config.py``) tells: if it differs from ``cfg``, its resume checkpoints are removed.
+    from them would continue another run. Each attempt records a digest of its composed
+    config (``run_definition.sha256``, written here only: mmengine rewrites ``config.py`` in
+    its own format); when the recorded one differs, the resume checkpoints are removed.
     """
-    if not saved.is_file():
-        return
-    fresh = saved.with_name(".config.new.py")
-    cfg.dump(fresh)
-    try:
-        if fresh.read_bytes() != saved.read_bytes():
-            removed = remove_resume_checkpoints(saved.parent)
-            if removed:
-                print(f"{saved.parent}: the run's definition changed since its checkpoints "
-                      f"were written; starting afresh ({len(removed)} resume checkpoints "
-                      "removed)", flush=True)
-    finally:
-        fresh.unlink(missing_ok=True)
+    import hashlib
+    import json
+
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    record = work_dir / "run_definition.sha256"
+    if record.is_file() and record.read_text().strip() != digest:
+        removed = remove_resume_checkpoints(work_dir)
+        if removed:
+            print(f"{work_dir}: the run's definition changed since its checkpoints were "
+                  f"written; starting afresh ({len(removed)} resume checkpoints removed)",
+                  flush=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(record, lambda f: f.write(digest.encode() + b"\n"))
 
 
 def build_runner(cfg: Config):
