@@ -18,12 +18,14 @@
 # Settings (environment): LOCAL_SLURM_DIR (default ${TMPDIR:-/tmp}/decoupled-rcnn-slurm),
 # LOCAL_SLURM_PARTITION (the GPU jobs' partition; default local; the CPU-only jobs' is the
 # same node's <partition>-cpu), LOCAL_SLURM_PORT (slurmctld's; slurmd uses the
-# next one; default 6817). No systemd is needed: the daemons are started directly.
+# next one; default 6817), LOCAL_SLURM_GPUS (stand-in GPUs in the node's gres; default 2).
+# No systemd is needed: the daemons are started directly.
 set -euo pipefail
 
 STATE=${LOCAL_SLURM_DIR:-${TMPDIR:-/tmp}/decoupled-rcnn-slurm}
 PARTITION=${LOCAL_SLURM_PARTITION:-local}
 PORT=${LOCAL_SLURM_PORT:-6817}
+GPUS=${LOCAL_SLURM_GPUS:-2}
 CONF=$STATE/slurm.conf
 MUNGE_DIR=$STATE/munge
 SOCKET=$MUNGE_DIR/munge.socket.2
@@ -57,7 +59,7 @@ write_conf() {
     mem=$(awk '/^MemTotal:/ {printf "%d", $2 / 1024 * 0.8}' /proc/meminfo)
     mkdir -p "$STATE/ctld" "$STATE/spool"
     cat >"$CONF" <<EOF
-# Written by tools/local_slurm.sh: one node, no accounting, no cgroups.
+# Written by tools/local_slurm.sh: one node, no accounting, no cgroups, $GPUS stand-in GPUs.
 ClusterName=local
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmctldPort=$PORT
@@ -79,6 +81,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
+GresTypes=gpu
 SelectTypeParameters=CR_CPU_Memory
 MpiDefault=none
 # Finished jobs stay visible to squeue/scontrol for an hour: without accounting that is
@@ -86,10 +89,18 @@ MpiDefault=none
 # 3 x its first status-check delay), and how the test reads every job's record afterwards.
 MinJobAge=3600
 ReturnToService=2
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=$PARTITION-cpu Nodes=ALL MaxTime=INFINITE State=UP
 EOF
+    # Stand-in GPUs: Slurm 22.05 drops a GPU without a device file ("Removing file-less GPU"),
+    # so each is a link to a character device. Slurm schedules and counts them and sets
+    # CUDA_VISIBLE_DEVICES in the job; torch sees no GPU behind them.
+    mkdir -p "$STATE/dev"
+    local i
+    for ((i = 0; i < GPUS; i++)); do ln -sf /dev/null "$STATE/dev/gpu$i"; done
+    printf 'AutoDetect=off\nNodeName=%s Name=gpu File=%s/dev/gpu[0-%d]\n' \
+        "$NODE" "$STATE" $((GPUS - 1)) >"$STATE/gres.conf"
 }
 
 # link_conf: point Slurm's default config path at this cluster's config (see the top).

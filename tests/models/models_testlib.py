@@ -117,6 +117,25 @@ def spread_weights(cls_layers, reg_layers, seed: int = 1) -> None:
             fc_reg.weight.copy_(torch.randn(fc_reg.weight.shape, generator=gen) * 0.3)
 
 
+def inference_roi_head(rel_path: str) -> tuple:
+    """A config's RoI head in eval mode with spread output weights (:func:`spread_weights`)
+    and a test config that keeps low scores (``score_thr`` 0.02, 15 boxes per image).
+
+    Returns:
+        ``(roi_head, cfg)`` as :func:`roi_head_of`.
+    """
+    roi_head, cfg = roi_head_of(rel_path)
+    if hasattr(roi_head, "cls_heads"):  # Decoupled R-CNN: classifiers and regressors apart
+        spread_weights([h.fc_cls for h in roi_head.cls_heads],
+                       [roi_head.reg_head(k).fc_reg for k in range(roi_head.num_stages)])
+    else:
+        spread_weights([h.fc_cls for h in roi_head.bbox_head],
+                       [h.fc_reg for h in roi_head.bbox_head])
+    roi_head.eval()
+    roi_head.test_cfg.update(score_thr=0.02, max_per_img=15)
+    return roi_head, cfg
+
+
 def make_batch(num_imgs: int = 2, size: int = 128, num_gt: int = 3, num_classes: int = 80,
                seed: int = 0, empty: tuple[int, ...] = ()):
     """Random images and gt boxes as (inputs (N, 3, H, W), list of DetDataSample).

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from models_testlib import make_batch, roi_features, roi_head_of, roi_proposals, spread_weights
+from models_testlib import (
+    inference_roi_head,
+    make_batch,
+    roi_features,
+    roi_head_of,
+    roi_proposals,
+)
 
 REFERENCE = Path(__file__).with_name("reference_values.json")
 BASE = "decoupled_rcnn/decoupled-rcnn_r50_fpn_1x_coco.py"
@@ -106,15 +112,8 @@ def grad_norms(grads: dict) -> dict[str, float]:
 def predict_outputs(name: str) -> list[dict[str, torch.Tensor]]:
     """Detections of one inference scenario, per image."""
     config, pair = PREDICT[name]
-    roi_head, cfg = roi_head_of(config)
-    if hasattr(roi_head, "cls_heads"):
-        spread_weights([h.fc_cls for h in roi_head.cls_heads],
-                       [roi_head.reg_head(k).fc_reg for k in range(roi_head.num_stages)])
-    else:
-        spread_weights([h.fc_cls for h in roi_head.bbox_head],
-                       [h.fc_reg for h in roi_head.bbox_head])
-    roi_head.eval()
-    roi_head.test_cfg.update(score_thr=0.02, max_per_img=15, **stage_cfg(pair))
+    roi_head, cfg = inference_roi_head(config)
+    roi_head.test_cfg.update(stage_cfg(pair))
     x, samples, proposals = _batch(cfg, {}, seed=4)
     with torch.no_grad():
         results = roi_head.predict(x, copy.deepcopy(proposals), samples, rescale=False)

@@ -7,7 +7,13 @@ import copy
 import pytest
 import torch
 from mmengine.structures import InstanceData
-from models_testlib import make_batch, roi_features, roi_head_of, roi_proposals, spread_weights
+from models_testlib import (
+    inference_roi_head,
+    make_batch,
+    roi_features,
+    roi_head_of,
+    roi_proposals,
+)
 
 from decoupled_rcnn.models.refine import StageOutput, regress_rois, run_stages
 
@@ -20,21 +26,8 @@ def _no_boxes() -> InstanceData:
     return InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0))
 
 
-def _head(config: str):
-    roi_head, cfg = roi_head_of(config)
-    if hasattr(roi_head, "cls_heads"):
-        spread_weights([h.fc_cls for h in roi_head.cls_heads],
-                       [roi_head.reg_head(k).fc_reg for k in range(roi_head.num_stages)])
-    else:
-        spread_weights([h.fc_cls for h in roi_head.bbox_head],
-                       [h.fc_reg for h in roi_head.bbox_head])
-    roi_head.eval()
-    roi_head.test_cfg.update(score_thr=0.02, max_per_img=15)
-    return roi_head, cfg
-
-
 def test_regress_rois_skips_images_without_rois():
-    roi_head, _ = _head(CASCADE)
+    roi_head, _ = inference_roi_head(CASCADE)
     head = roi_head.reg_head(1)  # class-agnostic: deltas (n, 4)
     rois = torch.tensor([[1.0, 10, 10, 50, 50], [1.0, 20, 20, 60, 80]])
     deltas = torch.zeros(2, 4)
@@ -47,7 +40,7 @@ def test_regress_rois_skips_images_without_rois():
 
 
 def test_run_stages_feeds_each_stage_the_previous_stage_boxes():
-    roi_head, _ = _head(CASCADE)
+    roi_head, _ = inference_roi_head(CASCADE)
     seen = []
 
     def forward_stage(stage, rois):
@@ -70,7 +63,7 @@ def test_run_stages_feeds_each_stage_the_previous_stage_boxes():
     (CASCADE_RCNN, {}), (CASCADE_RCNN, dict(reg_stage=1, cls_stages=[0, 1])),
 ])
 def test_an_image_without_proposals_gets_no_detections_and_leaves_the_other(config, selection):
-    roi_head, cfg = _head(config)
+    roi_head, cfg = inference_roi_head(config)
     roi_head.test_cfg.update(selection)
     _, samples = make_batch(num_imgs=2, size=128, num_gt=2, seed=4)
     x = roi_features(cfg.model.roi_head.bbox_roi_extractor.out_channels, seed=4)

@@ -1,13 +1,17 @@
-"""The Slurm profile, for real: a one-node Slurm on this machine runs a two-experiment subset.
+"""The Slurm profile, for real: a one-node Slurm on this machine runs the workflow's jobs.
 
-The real run (``make test-cluster``; about 4 minutes) starts Slurm with
-``tools/local_slurm.sh``, runs Table V's two experiments through
-``snakemake-executor-plugin-slurm`` with ``workflow/profiles/slurm`` (partition and account
-changed as a user would, status checks made quicker), checks that every job went through
-``sbatch`` with the resources the workflow config asks for, that the report is complete,
-and that stopping Slurm leaves no daemon behind. Training runs 2 processes (gloo) inside its
-Slurm job, through the torchrun launch that several GPUs use. Without a GPU, the GPU request
-is checked on the sbatch command line the plugin builds (``--gpus=N``), not run.
+The real run (``make test-cluster``) starts Slurm with ``tools/local_slurm.sh`` (two stand-in
+GPUs as gres) and, through ``snakemake-executor-plugin-slurm`` with ``workflow/profiles/slurm``
+(partition and account changed as a user would, status checks made quicker):
+- runs Table V's two experiments and checks that every job went through ``sbatch`` with the
+  resources the workflow config asks for, that the report is complete, and that stopping
+  Slurm leaves no daemon behind. Training runs 2 processes (gloo) inside its Slurm job,
+  through the torchrun launch that several GPUs use;
+- trains one experiment in jobs limited to 1 minute: it stops before each limit and
+  continues in the next allocation (retries) with continuous iterations;
+- asks for 2 GPUs (placed on one node, refused by the training: torch sees none) and for 3
+  (refused by sbatch). The paper's GPU requests are also checked on the sbatch command line
+  the plugin builds (``--gpus=N``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ SUBSET = {
                             "runtime_min": 10},
                   "evaluate": {"gpus": 0, "threads": 1, "mem_mb": 1500, "runtime_min": 10}},
 }
+#: A training of about a minute in jobs of a 1-minute limit: it stops LIMITED["stop"] s before
+#: each limit and continues in the next allocation (Snakemake retries).
+LIMITED = {"experiment": "voc_r50_faster", "table": "VII", "iters": 200, "stop": 10,
+           "allocations": 12}
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 
@@ -173,7 +181,7 @@ def _daemons(state: Path) -> list[psutil.Process]:
 def cluster_run(tmp_path_factory):
     if os.environ.get(GATE) != "1":
         pytest.skip(f"the real-Slurm run is `make test-cluster` ({GATE}=1): it installs and "
-                    "starts a one-node Slurm and takes about 4 minutes")
+                    "starts a one-node Slurm and takes about 6 minutes")
     installed = _slurm(dict(os.environ), "install")
     if installed.returncode:
         pytest.skip(f"Slurm cannot be installed here: {installed.stderr.strip()}")
@@ -211,18 +219,62 @@ def cluster_run(tmp_path_factory):
                              capture_output=True, text=True, timeout=1500, env=env)
         wall = time.monotonic() - start
         log = run.stdout + run.stderr
-        records = {}
-        for job_id, _ in SUBMITTED.findall(log):
-            shown = subprocess.run(["scontrol", "show", "job", "-o", job_id], env=env,
-                                   capture_output=True, text=True)
-            records[job_id] = dict(re.findall(r"(\S+?)=(\S*)", shown.stdout))
+        records = _job_records(env, log)
+        limited = _time_limited_run(env, tmp_path_factory.mktemp("slurm_time_limit"),
+                                    workdir / "profile")
+        placed = {gpus: _gpu_run(env, tmp_path_factory.mktemp(f"slurm_gpus{gpus}"),
+                                 workdir / "profile", gpus) for gpus in (2, 3)}
     finally:
         down = _slurm(env, "down")
         left = sorted(p.name for p in state.iterdir())
         shutil.rmtree(state, ignore_errors=True)
     print(f"cluster run: snakemake {wall:.0f} s")
     return {"workdir": workdir, "run": run, "log": log, "records": records, "pids": pids,
-            "down": down, "state": state, "left": left, "wall": wall}
+            "down": down, "state": state, "left": left, "wall": wall, "limited": limited,
+            "placed": placed}
+
+
+def _job_records(env: dict, log: str) -> dict[str, dict[str, str]]:
+    """``scontrol show job`` of every job a Snakemake log says it submitted, by job id."""
+    records = {}
+    for job_id, _ in SUBMITTED.findall(log):
+        shown = subprocess.run(["scontrol", "show", "job", "-o", job_id], env=env,
+                               capture_output=True, text=True)
+        records[job_id] = dict(re.findall(r"(\S+?)=(\S*)", shown.stdout))
+    return records
+
+
+def _gpu_run(env: dict, workdir: Path, profile: Path, gpus: int) -> dict:
+    """One training asking for ``gpus`` of the node's 2 stand-in GPUs (torch sees none)."""
+    config = {**SUBSET, "tables": [LIMITED["table"]], "resources": {**SUBSET["resources"],
+              "train": {**SUBSET["resources"]["train"], "gpus": gpus, "allocations": 1}}}
+    (workdir / "gpus.yaml").write_text(yaml.safe_dump(config))
+    target = f"results/experiments/{LIMITED['experiment']}/seed0/train/model.pth"
+    run = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory",
+                          str(workdir), "--configfile", str(workdir / "gpus.yaml"),
+                          "--profile", str(profile), target],
+                         capture_output=True, text=True, timeout=600, env=env)
+    log = run.stdout + run.stderr
+    return {"workdir": workdir, "run": run, "log": log, "records": _job_records(env, log)}
+
+
+def _time_limited_run(env: dict, workdir: Path, profile: Path) -> dict:
+    """One training (2 processes) of about a minute in Slurm jobs limited to 1 minute."""
+    config = {**SUBSET, "tables": [LIMITED["table"]], "schedule": {"kind": "short", "short": {
+        **SUBSET["schedule"]["short"], "iters": LIMITED["iters"], "checkpoint_interval": 1000}}}
+    config["resources"] = {**SUBSET["resources"], "train": {
+        **SUBSET["resources"]["train"], "runtime_min": 1, "max_runtime_min": 1,
+        "stop_before_limit_s": LIMITED["stop"], "allocations": LIMITED["allocations"]}}
+    (workdir / "limited.yaml").write_text(yaml.safe_dump(config))
+    target = f"results/experiments/{LIMITED['experiment']}/seed0/train/model.pth"
+    start = time.monotonic()
+    run = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory",
+                          str(workdir), "--configfile", str(workdir / "limited.yaml"),
+                          "--profile", str(profile), target],
+                         capture_output=True, text=True, timeout=900, env=env)
+    log = run.stdout + run.stderr
+    print(f"time-limited run: snakemake {time.monotonic() - start:.0f} s")
+    return {"workdir": workdir, "run": run, "log": log, "records": _job_records(env, log)}
 
 
 def test_every_job_went_through_sbatch(cluster_run):
@@ -276,3 +328,64 @@ def test_stopping_slurm_leaves_no_daemon(cluster_run):
     assert _daemons(cluster_run["state"]) == []
     assert cluster_run["left"] == []  # down removed the cluster's folder
     assert not Path("/etc/slurm/slurm.conf").is_symlink()
+
+
+def test_a_training_longer_than_its_time_limit_continues_across_allocations(cluster_run):
+    from decoupled_rcnn.reproduction.run.time_limit import REQUEUE_EXIT, time_limit_stops
+
+    limited = cluster_run["limited"]
+    run, log, records = limited["run"], limited["log"], limited["records"]
+    assert run.returncode == 0, log[-5000:]
+    train = {job: r for job, r in records.items() if r["Comment"].startswith("rule_train_")}
+    jobs = sorted(train, key=int)
+    assert len(jobs) >= 2, log[-3000:]  # more than one allocation
+    states = [(j, train[j]["JobState"], train[j]["ExitCode"]) for j in jobs]
+    for job in jobs:
+        assert train[job]["TimeLimit"] == "00:01:00", train[job]
+    # Every allocation but the last stopped itself before the limit (FAILED with the
+    # training's status 75 passed on as Snakemake's 1: never TIMEOUT); the last completed.
+    assert [s[1] for s in states] == ["FAILED"] * (len(jobs) - 1) + ["COMPLETED"], states
+    seed = limited["workdir"] / "results" / "experiments" / LIMITED["experiment"] / "seed0"
+    work = seed / "train" / "work"
+    stops = time_limit_stops(work)
+    assert [s["slurm_job_id"] for s in stops] == jobs[:-1]
+    stopped_at = [s["iteration"] for s in stops]
+    assert stopped_at == sorted(stopped_at) and 0 < stopped_at[0] < LIMITED["iters"]
+    info = json.loads((seed / "train" / "train.json").read_text())
+    assert info["iterations"] == LIMITED["iters"]
+    assert limited["workdir"] / info["resumed_from"] == work / f"iter_{stopped_at[-1]}.pth"
+    # Each allocation after the first resumed exactly where the previous one saved (mmengine's
+    # own log of each run; the rule's train.log is the last allocation's only).
+    text = "".join(p.read_text() for p in sorted(work.glob("*/*.log")))
+    assert [int(i) for i in re.findall(r"resumed epoch: \d+, iter: (\d+)", text)] == stopped_at
+    assert text.count(f"exiting with {REQUEUE_EXIT}") == len(stopped_at)
+    # The iterations each allocation logged (every 10th): continuous, none trained twice.
+    logged = []
+    for scalars in sorted(work.glob("*/vis_data/scalars.json")):
+        logged.append([json.loads(line)["iter"] for line in scalars.read_text().splitlines()
+                       if '"iter"' in line])
+    assert len(logged) == len(jobs)
+    flat = [i for part in logged for i in part]
+    assert flat == list(range(10, LIMITED["iters"] + 1, 10)), logged
+    for before, after, stop in zip(logged, logged[1:], stopped_at):
+        assert max(before) <= stop < min(after), (before, stop, after)
+    print(f"time-limited training: Slurm jobs {jobs}, stops at iterations {stopped_at}, "
+          f"{LIMITED['iters']} iterations in all")
+
+
+def test_gpus_are_a_slurm_resource_placed_on_one_node_and_never_replaced_by_cpus(cluster_run):
+    two = cluster_run["placed"][2]
+    assert two["run"].returncode != 0  # torch sees no GPU behind Slurm's stand-in devices
+    (record,) = [r for r in two["records"].values() if r["Comment"].startswith("rule_train_")]
+    assert (record["TresPerJob"], record["NumNodes"], record["Partition"]) == (
+        "gres:gpu:2", "1", "local"), record
+    assert record["JobState"] == "FAILED", record
+    seed = two["workdir"] / "results" / "experiments" / LIMITED["experiment"] / "seed0"
+    error = json.loads((seed / "train" / "failed.json").read_text())["error"]
+    assert "asked for 2 GPU(s) but torch sees 0 (CUDA_VISIBLE_DEVICES=0,1)" in error, error
+    assert error.startswith(f"{LIMITED['experiment']} seed 0: the job asked"), error
+    assert not list((seed / "train").glob("work/iter_*.pth"))  # no CPU fallback trained
+    three = cluster_run["placed"][3]  # the node has 2
+    assert three["run"].returncode != 0
+    assert "Requested node configuration is not available" in three["log"], three["log"][-3000:]
+    assert not [r for r in three["records"].values() if r["Comment"].startswith("rule_train_")]

@@ -5,7 +5,12 @@ from decoupled_rcnn.provenance import remove_temporaries
 from decoupled_rcnn.reproduction.plan.config_checks import check_dataset_roots
 from decoupled_rcnn.reproduction.plan.declared import declared_results
 from decoupled_rcnn.reproduction.plan.layout import Layout
-from decoupled_rcnn.reproduction.plan.resources import job_resources, job_threads, train_runtime
+from decoupled_rcnn.reproduction.plan.resources import (
+    job_resources,
+    job_threads,
+    train_retries,
+    train_runtime,
+)
 from decoupled_rcnn.reproduction.figures.qualitative import fig4_pair
 from decoupled_rcnn.reproduction.plan.selection import (
     benchmark_experiments,
@@ -23,6 +28,9 @@ SEEDS = list(SELECTION.seeds)
 RES = {kind: job_resources(config, kind) for kind in
        ("train", "evaluate", "benchmark", "prepare_data", "pretrain", "summary")}
 BENCH_EXPERIMENTS = benchmark_experiments(MANIFEST, config["tables"], EXPERIMENTS)
+# Retries are the driver's: in a cluster job (remote mode) a stop at the time limit must end
+# the job, not restart the training inside the same allocation.
+TRAIN_RETRIES = 0 if workflow.remote_exec else train_retries(config, EXPERIMENTS, MANIFEST)
 # The files the tables, figures and report rules declare: the same list `decoupled-rcnn
 # tables` / `report` read (decoupled_rcnn.reproduction.plan.declared).
 DECLARED = declared_results(config, existing=False, selection=SELECTION)

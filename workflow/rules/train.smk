@@ -17,11 +17,13 @@ rule train:
     benchmark:
         LAYOUT.path("rule_benchmark", name="train/{experiment}"),
     threads: job_threads(config, "train")
+    retries: TRAIN_RETRIES  # allocations after a stop at the time limit (run/time_limit.py)
     resources:
         gpu=RES["train"]["gpu"],  # sbatch --gpus=N (one name, read back by the script)
         nodes=1,
         mem_mb=RES["train"]["mem_mb"],
         runtime=lambda wildcards: train_runtime(config, wildcards.experiment, MANIFEST),
         slurm_partition=RES["train"]["slurm_partition"],
+        allocation=lambda wildcards, attempt: attempt,  # read back: a retry's refusal rule
     script:
         "../scripts/train.py"

@@ -6,5 +6,6 @@ for seed, checkpoint, info, log in zip(sm.params.seeds, sm.output.checkpoints, s
                                        sm.log):
     with log_to(log):
         run_training(sm.params.settings, sm.wildcards.experiment, seed, checkpoint, info,
-                     gpus=sm.resources.gpu, threads=sm.threads)
+                     gpus=sm.resources.gpu, threads=sm.threads,
+                     allocation=sm.resources.allocation)
 finish_trainings(sm.params.settings, sm.output.checkpoints)  # all seeds done: resume files go

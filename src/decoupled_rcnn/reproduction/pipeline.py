@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,7 +112,7 @@ def run_pretrain(wcfg: Mapping[str, Any], model_config: str, checkpoint: str | P
 
 def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
                  checkpoint: str | Path, info: str | Path, gpus: int = 0,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, allocation: int = 1) -> None:
     """Train one experiment with one seed; with more than one process, through ``torchrun``.
 
     The work dir is the checkpoint's folder's ``work/``; the composed config is saved there as
@@ -118,6 +121,10 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     (gloo); both go through the same ``torchrun`` launch. The short schedule's ``batch_size``
     is the images of one iteration over all processes (each process takes its share); a
     paper schedule's config gives images per GPU (the paper: 4 GPUs x 2 images).
+
+    ``allocation`` is Snakemake's attempt: a retry (2, 3, ...) continues a training stopped
+    at its job's time limit (:mod:`~decoupled_rcnn.reproduction.run.time_limit`); after any
+    other failure it stops at once with that failure's reason, spending no further GPU time.
 
     A failed training (e.g.
     :class:`~decoupled_rcnn.reproduction.run.finite_loss.NonFiniteLossError`, a NaN loss)
@@ -130,6 +137,7 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         GpuPlacementError: the job sees other than ``gpus`` GPUs (one line, both numbers).
         MissingWeightsError: backbone weights missing on a node without network (one line).
         DuplicateTrainingError: another live Slurm job trains this experiment and seed.
+        EarlierFailureError: a retry after a failure other than the time limit.
         ValueError: the short schedule's batch does not split evenly over the processes.
         NonFiniteLossError: the loss became NaN or infinite (names the iteration).
     """
@@ -140,20 +148,21 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
         training_processes,
     )
     from decoupled_rcnn.reproduction.run.duplicate import claim_work_dir
-    from decoupled_rcnn.reproduction.run.failures import recording_failure
+    from decoupled_rcnn.reproduction.run.failures import recording_failure, refuse_retry
     from decoupled_rcnn.reproduction.run.weights import require_local_weights
 
     processes = training_processes(wcfg["resources"]["train"], gpus)
-    require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (no CUDA context)
-    check_visible_gpus(gpus)  # GPUs seen == GPUs asked, before torchrun (no CUDA context)
-    require_local_weights(wcfg, experiment_id)  # an offline node: fail now, name the file
-    if processes == 1:  # this process trains; torchrun workers each check their own GPU
-        require_cuda_ops()  # mmengine trains on the GPU whenever it sees one
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
     # A second live Slurm job on this experiment and seed (a dead driver's) refuses us.
     claim_work_dir(layout.path("train_work", **found), f"{experiment_id} seed {seed}")
+    refuse_retry(layout, found, allocation)
     with recording_failure(layout, found, experiment_id, seed, processes):
+        require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (no context)
+        check_visible_gpus(gpus)  # GPUs seen == GPUs asked, before torchrun (no CUDA context)
+        require_local_weights(wcfg, experiment_id)  # an offline node: fail now, name the file
+        if processes == 1:  # this process trains; torchrun workers each check their own GPU
+            require_cuda_ops()  # mmengine trains on the GPU whenever it sees one
         _train(wcfg, experiment_id, seed, layout.path("train_work", **found), checkpoint, info,
                processes, gpus)
 
@@ -186,14 +195,41 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     from decoupled_rcnn.reproduction.run.runs import discard_stale_checkpoints
 
     discard_stale_checkpoints(cfg, work_dir)
+    _stop_before_time_limit(cfg, work_dir, wcfg["resources"]["train"]["stop_before_limit_s"])
     cfg.dump(saved)
     if processes > 1:
-        run_workers(torchrun_command(saved, checkpoint, info, processes))
+        from decoupled_rcnn.reproduction.run.time_limit import REQUEUE_EXIT, stopped_in_this_job
+
+        try:
+            run_workers(torchrun_command(saved, checkpoint, info, processes))
+        except subprocess.CalledProcessError:
+            if stopped_in_this_job(work_dir):  # torchrun reports its workers' exit 75 as 1
+                raise SystemExit(REQUEUE_EXIT) from None
+            raise
         return
     from decoupled_rcnn.reproduction.run.runs import train_experiment
 
     cfg.filename = str(saved)
     train_experiment(cfg, checkpoint, info)
+
+
+def _stop_before_time_limit(cfg: Any, work_dir: Path, margin_s: float) -> None:
+    """Under Slurm, add the hook that checkpoints and exits 75 ``margin_s`` before the limit."""
+    from decoupled_rcnn.reproduction.run.time_limit import (
+        add_time_limit_hook,
+        slurm_job_deadline,
+        stop_margin,
+    )
+
+    deadline = slurm_job_deadline()
+    if deadline is None:
+        return
+    left = deadline - time.time()
+    margin_s = stop_margin(margin_s, left)
+    add_time_limit_hook(cfg, deadline, margin_s)
+    print(f"Slurm job {os.environ.get('SLURM_JOB_ID')}: {left:.0f} s left; the training "
+          f"checkpoints and exits with 75 when fewer than {margin_s:.0f} s and one iteration "
+          "remain, and the next allocation resumes there", flush=True)
 
 
 def finish_trainings(wcfg: Mapping[str, Any], checkpoints: Sequence[str | Path]) -> None:

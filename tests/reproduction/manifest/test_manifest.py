@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from manifest_testlib import manifest_error
 
 from decoupled_rcnn.reproduction.manifest import (
     DEFAULT_MANIFEST,
     ManifestError,
     load_manifest,
-    parse_manifest,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -221,19 +220,11 @@ def test_config_paths_follow_the_configs_readme(manifest):
         assert f"`{key}`" in text, key
 
 
-def _break(raw: dict, edit) -> str:
-    data = copy.deepcopy(raw)
-    edit(data)
-    with pytest.raises(ManifestError) as info:
-        parse_manifest(data)
-    return str(info.value)
-
-
 def test_unknown_experiment_is_named(raw):
     def edit(d):
         d["tables"]["III"]["rows"][1]["experiment"] = "voc_r101_dec_reg_typo"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "Table III row 2" in msg and "voc_r101_dec_reg_typo" in msg
 
 
@@ -241,7 +232,7 @@ def test_paper_value_for_a_column_the_table_lacks(raw):
     def edit(d):
         d["tables"]["II"]["rows"][0]["paper"]["AP50"] = 80.0
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "Table II row 1" in msg and "'AP50'" in msg and "no column" in msg
 
 
@@ -250,7 +241,7 @@ def test_missing_paper_value_and_bad_value(raw):
         del d["tables"]["IV"]["rows"][2]["paper"]["AP90"]
         d["tables"]["I"]["rows"][0]["paper"]["AP"] = "54,8"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "Table IV row 3" in msg and "'AP90'" in msg
     assert "Table I row 1.paper.AP" in msg
 
@@ -261,7 +252,7 @@ def test_duplicate_experiment_parameters(raw):
         d["experiments"]["voc_r101_dec_reg085_again"] = dict(original)
         d["tables"]["VII"]["rows"][4]["experiment"] = "voc_r101_dec_reg085_again"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "experiments.voc_r101_dec_reg085_again" in msg and "same parameters" in msg
 
 
@@ -271,7 +262,7 @@ def test_unused_experiment_and_unknown_test(raw):
                                           backbone="r18")
         d["tables"]["IX"]["rows"][33]["test"] = "testdev_soft"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "experiments.orphan: declared but no table row uses it" in msg
     assert "Table IX row 34" in msg and "testdev_soft" in msg
 
@@ -280,14 +271,14 @@ def test_two_rows_of_one_table_cannot_be_the_same_evaluation(raw):
     def edit(d):
         d["tables"]["IX"]["rows"][32]["test"] = "testdev"  # Ours+ would repeat Ours
 
-    assert "Table IX row 33" in _break(raw, edit)
+    assert "Table IX row 33" in manifest_error(raw, edit)
 
 
 def test_published_rows_have_no_experiment(raw):
     def edit(d):
         d["tables"]["IX"]["rows"][0]["experiment"] = "coco2x_r101_dec_c3"
 
-    assert "published-only row cannot name an experiment" in _break(raw, edit)
+    assert "published-only row cannot name an experiment" in manifest_error(raw, edit)
 
 
 def test_duplicate_yaml_keys_are_refused(tmp_path):

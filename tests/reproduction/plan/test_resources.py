@@ -7,6 +7,7 @@ from decoupled_rcnn.reproduction.plan.resources import (
     CPU_KINDS,
     job_resources,
     job_threads,
+    train_retries,
     train_runtime,
 )
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
@@ -46,3 +47,20 @@ def test_training_wall_time_per_experiment_capped_by_the_partition():
     fixed = load_workflow_config(PAPER, {"resources": {"train": {"runtime_min": 600,
                                                                  "max_runtime_min": 300}}})
     assert train_runtime(fixed, "voc_r50_dec") == 300  # a fixed limit is capped too
+
+
+def test_a_job_trains_every_seed_so_its_runtime_counts_them():
+    wcfg = load_workflow_config(PAPER, {"seeds": 2})
+    # 2 x 95.6 min = 191.2; x 1.5 = 286.8 -> 287, + 20 min.
+    assert train_runtime(wcfg, "voc_r50_dec") == 307
+
+
+def test_retries_give_the_longest_job_enough_allocations_plus_one_spare():
+    day = load_workflow_config(PAPER, {"resources": {"train": {"max_runtime_min": 1440}}})
+    assert train_retries(day, ["voc_r50_dec"]) == 0  # 164 min fit one allocation
+    # cocoms2x_x101_64x4d_dec_c3: 66.96 h x 60 x 1.5 -> 6027, + 20 = 6047 min: 5 allocations
+    # of 1440 min, so 4 retries, plus a spare.
+    assert train_retries(day, ["voc_r50_dec", "cocoms2x_x101_64x4d_dec_c3"]) == 5
+    assert train_retries(load_workflow_config(), ["voc_r50_dec"]) == 0  # the laptop default
+    fixed = load_workflow_config(PAPER, {"resources": {"train": {"allocations": 4}}})
+    assert train_retries(fixed, ["voc_r50_dec"]) == 3

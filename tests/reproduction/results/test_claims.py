@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from manifest_testlib import manifest_error
 
 from decoupled_rcnn.reproduction.manifest import (
     DEFAULT_MANIFEST,
-    ManifestError,
     load_manifest,
-    parse_manifest,
 )
 from decoupled_rcnn.reproduction.results.claims import (
     COLUMNS,
@@ -321,28 +320,20 @@ def _claim(raw: dict, cid: str) -> dict:
     return next(c for c in raw["claims"] if c["id"] == cid)
 
 
-def _break(raw: dict, edit) -> str:
-    data = copy.deepcopy(raw)
-    edit(data)
-    with pytest.raises(ManifestError) as info:
-        parse_manifest(data)
-    return str(info.value)
-
-
 def test_a_claim_that_misstates_the_paper_is_named(raw):
     def turn(d):
         for term in _claim(d, T5)["terms"]:
             term["weight"] = -term["weight"]
 
-    msg = _break(raw, turn)
+    msg = manifest_error(raw, turn)
     assert f"claims.{T5}: misstates the paper" in msg and "-0.7" in msg and "> 0" in msg
 
     def large(d):
         _claim(d, T1_CLS)["terms"][0]["row"] = 3  # AP 56.1 vs 54.8: 1.3, over the margin 1
 
-    msg = _break(raw, large)
+    msg = manifest_error(raw, large)
     assert f"claims.{T1_CLS}: misstates the paper" in msg and "within +-1" in msg
-    msg = _break(raw, lambda d: _claim(d, "t11_r50_doublehead_flops_great_increase").update(
+    msg = manifest_error(raw, lambda d: _claim(d, "t11_r50_doublehead_flops_great_increase").update(
         expect="cost_small"))  # 490.02 / 229.72 = 2.13 is not <= 1.5
     assert "claims.t11_r50_doublehead_flops_great_increase: misstates the paper" in msg
 
@@ -354,7 +345,7 @@ def test_unknown_row_column_and_table(raw):
         _claim(d, T1_CLS)["table"] = "XII"
         _claim(d, "t3_dss_beats_fpn_unshared_fc")["terms"][1]["table"] = "XIII"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert f"claims.{T5}.terms[0]: row 9 is not a row of Table V (rows 1-2)" in msg
     assert f"claims.{T5}.terms[1]: Table V has no column 'AP75'" in msg
     assert f"claims.{T1_CLS}.table: unknown table 'XII'" in msg
@@ -365,7 +356,7 @@ def test_trend_needs_numeric_sweep_labels(raw):
     def edit(d):
         d["tables"]["III"]["rows"][1]["labels"]["NMS_reg"] = "0.75 (two)"
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert f"claims.{T3_TREND}.trend: Table III row 2" in msg and "not a number" in msg
 
 
@@ -375,7 +366,7 @@ def test_trend_needs_a_sweep_and_distinct_rows(raw):
         _claim(d, T5)["trend"] = {"rows": [1, 2], "column": "AP"}  # Table V has no sweep
         _claim(d, "t3_ap_rises_to_085")["trend"]["rows"] = [1]
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert f"claims.{T5}.trend: Table V has no sweep label column" in msg
     assert "claims.t3_ap_rises_to_085.trend.rows: a trend needs a list of at least two" in msg
 
@@ -391,7 +382,7 @@ def test_claim_shape_errors(raw):
         _claim(d, "t3_degrades_past_085")["terms"][0]["weight"] = 0
         _claim(d, "t8_r50_flops_overhead_few")["expect"] = "positive"  # a ratio needs cost_*
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert f"claims.{T5}: give exactly one of terms:" in msg
     assert f"claims.{T1_CLS}.expect: 'negative'" in msg
     assert f"claims.{T3_TREND}: claim id appears twice" in msg
@@ -404,7 +395,7 @@ def test_published_rows_only_in_claims_marked_not_testable(raw):
     def edit(d):
         _claim(d, "t9_ours_beats_tsd").pop("not_testable")
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "claims.t9_ours_beats_tsd.terms[1]: Table IX row 28" in msg
 
 
@@ -414,7 +405,7 @@ def test_decision_constants_are_checked(raw):
         d["decision"]["cost_ratio"] = 0.9
         d["decision"]["margin"] = 2
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "decision.q: 1.5 is not a number in (0, 1)" in msg
     assert "decision.cost_ratio: 0.9" in msg and "margin" in msg
 
@@ -425,7 +416,7 @@ def test_baseline_must_be_a_measured_row_in_range(raw):
         d["tables"]["IX"]["baseline"] = 1
         d["tables"]["X"]["baseline"] = True
 
-    msg = _break(raw, edit)
+    msg = manifest_error(raw, edit)
     assert "Table V.baseline: row 3 is out of range (the table has rows 1-2)" in msg
     assert "Table IX row 1" in msg and "baseline row must be measured" in msg
     assert "Table X.baseline: True is not a row index" in msg

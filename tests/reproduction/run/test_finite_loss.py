@@ -24,6 +24,7 @@ from decoupled_rcnn.reproduction.pipeline import (
 from decoupled_rcnn.reproduction.plan.declared import declared_results
 from decoupled_rcnn.reproduction.plan.layout import Layout
 from decoupled_rcnn.reproduction.plan.workflow_config import load_workflow_config
+from decoupled_rcnn.reproduction.run.failures import EarlierFailureError
 from decoupled_rcnn.reproduction.run.finite_loss import (
     FiniteLossHook,
     NonFiniteLossError,
@@ -128,6 +129,17 @@ def test_tables_and_report_show_the_experiment_failed_never_a_number(nan_run):
     html = Path(wcfg["report"]).read_text(encoding="utf-8")
     assert f"training failed: {message}" in html
     assert re.search(r'<span class="badge">failed</span> 1', html)
+
+
+def test_a_retry_after_the_nan_refuses_at_once_naming_the_failure(nan_run):
+    wcfg, _, paths, message = nan_run
+    # Snakemake's retries (allocation 2) are for trainings stopped at their time limit.
+    with pytest.raises(EarlierFailureError) as err:
+        run_training(wcfg, EXPERIMENT, 0, paths["checkpoint"], paths["train_info"], allocation=2)
+    assert str(err.value) == (f"allocation 2: not retrying, the previous allocation failed: "
+                              f"{message} (retries continue trainings stopped at their time "
+                              "limit only)")
+    assert json.loads(paths["train_failed"].read_text())["error"] == message  # kept
 
 
 def test_a_later_successful_training_removes_the_failure_record(nan_run):

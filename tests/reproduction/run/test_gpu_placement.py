@@ -8,6 +8,7 @@ workers train, and each worker checks mmcv's ops on its own GPU.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -70,6 +71,8 @@ def test_training_stops_before_torchrun_when_gpus_are_missing(monkeypatch, tmp_p
     with pytest.raises(GpuPlacementError, match="asked for 4 GPU"):
         pipeline.run_training(wcfg, "voc_r50_dec", 0, checkpoint, tmp_path / "i.json", gpus=4)
     assert calls == {"ops": [], "train": []}  # nothing started, not even on the CPU
+    record = json.loads((checkpoint.parent / "failed.json").read_text())  # the report says why
+    assert record["error"].startswith("voc_r50_dec seed 0: the job asked for 4 GPU(s)")
 
 
 def test_the_job_process_checks_ops_only_when_it_trains_itself(monkeypatch, tmp_path):

@@ -52,15 +52,16 @@ def estimate_train_hours(manifest: Manifest, experiment_id: str,
 
 def train_runtime_min(manifest: Manifest, experiment_id: str, *, max_runtime_min: int,
                       short_iters: int | None = None, speed: float = 1.0,
-                      margin: float = 1.5, overhead_min: int = 20) -> int:
+                      margin: float = 1.5, overhead_min: int = 20, runs: int = 1) -> int:
     """The wall-time limit (minutes) a training job asks Slurm for, capped by the partition's.
 
-    The cost model's estimate x ``margin`` plus ``overhead_min`` (start-up, data loading,
-    checkpoints), never more than ``max_runtime_min``: a longer training continues in the
-    next allocation from its signal-time checkpoint. ``speed``: the cluster's GPU relative to
-    the cost model's V100-class one (an A100 is roughly 2).
+    The cost model's estimate for ``runs`` trainings (the job's seeds) x ``margin`` plus
+    ``overhead_min`` (start-up, data loading, checkpoints), never more than
+    ``max_runtime_min``: a longer training continues in the next allocation from the
+    checkpoint it saves before the limit. ``speed``: the cluster's GPU relative to the cost
+    model's V100-class one (an A100 is roughly 2).
     """
-    hours = estimate_train_hours(manifest, experiment_id, short_iters) / float(speed)
+    hours = runs * estimate_train_hours(manifest, experiment_id, short_iters) / float(speed)
     return min(int(max_runtime_min), math.ceil(hours * 60 * margin) + int(overhead_min))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from decoupled_rcnn.paths import REPO_ROOT
 
-__all__ = ["CPU_KINDS", "job_resources", "job_threads", "train_runtime"]
+__all__ = ["CPU_KINDS", "job_resources", "job_threads", "train_retries", "train_runtime"]
 
 #: Resource groups of the CPU-only rules (``summary``: tables, figures, curves, report).
 CPU_KINDS = ("prepare_data", "pretrain", "summary")
@@ -57,23 +57,46 @@ def job_threads(wcfg: Mapping[str, Any], kind: str) -> int:
     return int(wcfg["resources"][kind]["threads"])
 
 
-def train_runtime(wcfg: Mapping[str, Any], experiment_id: str, manifest=None) -> int:
-    """One training job's wall-time limit in minutes.
-
-    ``resources.train.runtime_min`` when set; null: the cost model's estimate of this
-    experiment (its schedule, or the short schedule's iterations) on ``gpu_speed`` GPUs, with
-    a margin; either way capped by ``max_runtime_min`` (the partition's limit). A training
-    longer than its allocation checkpoints at Slurm's signal and continues in the next.
-    """
+def _uncapped_runtime(wcfg: Mapping[str, Any], experiment_id: str, manifest) -> int:
+    """Minutes one train job needs: every seed of the experiment, without the partition cap."""
     from decoupled_rcnn.reproduction.manifest import load_manifest
     from decoupled_rcnn.reproduction.plan.cost import train_runtime_min
 
     spec = wcfg["resources"]["train"]
-    cap = int(spec["max_runtime_min"])
     if spec.get("runtime_min") is not None:
-        return min(int(spec["runtime_min"]), cap)
+        return int(spec["runtime_min"])
     manifest = manifest or load_manifest(REPO_ROOT / wcfg["manifest"])
     schedule = wcfg["schedule"]
     short = schedule["short"]["iters"] if schedule["kind"] == "short" else None
-    return train_runtime_min(manifest, experiment_id, max_runtime_min=cap, short_iters=short,
-                             speed=float(spec.get("gpu_speed", 1.0)))
+    return train_runtime_min(manifest, experiment_id, max_runtime_min=10**9, short_iters=short,
+                             speed=float(spec.get("gpu_speed", 1.0)), runs=int(wcfg["seeds"]))
+
+
+def train_runtime(wcfg: Mapping[str, Any], experiment_id: str, manifest=None) -> int:
+    """One training job's wall-time limit in minutes.
+
+    ``resources.train.runtime_min`` when set; null: the cost model's estimate of this
+    experiment's job (its schedule, or the short schedule's iterations, times the seeds it
+    trains) on ``gpu_speed`` GPUs, with a margin; either way capped by ``max_runtime_min``
+    (the partition's limit). A training longer than its allocation checkpoints before the
+    limit and continues in the next (:func:`train_retries`).
+    """
+    cap = int(wcfg["resources"]["train"]["max_runtime_min"])
+    return min(_uncapped_runtime(wcfg, experiment_id, manifest), cap)
+
+
+def train_retries(wcfg: Mapping[str, Any], experiments, manifest=None) -> int:
+    """The train rule's ``retries``: further allocations a training job may take.
+
+    ``resources.train.allocations`` - 1 when set; null: from the longest of ``experiments``'
+    jobs at ``max_runtime_min`` (ceil(runtime / cap) allocations, one spare when more than
+    one is needed). A retry only continues a training stopped at its time limit
+    (:func:`decoupled_rcnn.reproduction.run.failures.refuse_retry`).
+    """
+    spec = wcfg["resources"]["train"]
+    if spec.get("allocations") is not None:
+        return int(spec["allocations"]) - 1
+    cap = int(spec["max_runtime_min"])
+    needed = max((-(-_uncapped_runtime(wcfg, e, manifest) // cap) for e in experiments),
+                 default=1)
+    return 0 if needed <= 1 else needed  # needed - 1 retries, plus one spare

@@ -10,13 +10,18 @@ with the reason, and never shows a number.
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 from collections.abc import Iterator, Mapping
 
 from decoupled_rcnn.provenance import write_json_atomic
 from decoupled_rcnn.reproduction.plan.layout import Layout
 
-__all__ = ["failure_text", "recording_failure"]
+__all__ = ["EarlierFailureError", "failure_text", "recording_failure", "refuse_retry"]
+
+
+class EarlierFailureError(RuntimeError):
+    """A retry of a training whose previous allocation failed (not at its time limit)."""
 
 
 def failure_text(err: BaseException, experiment_id: str, seed: int, processes: int = 1) -> str:
@@ -51,3 +56,20 @@ def recording_failure(layout: Layout, found: Mapping[str, str], experiment_id: s
         with contextlib.suppress(OSError):  # a full disk: the training's own error wins
             write_json_atomic(payload, record)
         raise
+
+
+def refuse_retry(layout: Layout, found: Mapping[str, str], allocation: int) -> None:
+    """Refuse a retry (``allocation`` > 1) of a training whose failure record stands.
+
+    Snakemake's ``retries`` exist for trainings stopped at their job's time limit, which leave
+    no failure record; a NaN loss or a crash would only fail again, on GPU time.
+
+    Raises:
+        EarlierFailureError: one line: the allocation, and the recorded failure's reason.
+    """
+    record = layout.path("train_failed", **found)
+    if allocation > 1 and record.is_file():
+        reason = json.loads(record.read_text()).get("error", "see the training log")
+        raise EarlierFailureError(
+            f"allocation {allocation}: not retrying, the previous allocation failed: {reason} "
+            "(retries continue trainings stopped at their time limit only)")
