@@ -157,3 +157,11 @@ def test_the_margin_is_at_most_a_quarter_of_the_allocation():
     assert stop_margin(600, 600) == 150  # a 10-minute job: a quarter, not all of it
     assert stop_margin(10, 55) == 10
     assert stop_margin(600, -5) == 0.0  # past the end already: stop after one iteration
+
+
+def test_due_at_the_last_iteration_the_training_just_finishes(tmp_path):
+    # Due at the reading 6 (6 + 1 + 5 >= 12), after iteration 6 of 6: nothing left to resume.
+    runner = _runner(tmp_path, [TimeLimitCheckpointHook(deadline=12.0, margin_s=5.0,
+                                                        clock=_Clock())])
+    runner.train()
+    assert runner.iter == 6 and time_limit_stops(tmp_path) == []

@@ -118,7 +118,8 @@ class TimeLimitCheckpointHook(Hook):
 
     def _due(self) -> bool:
         now = self.clock()
-        self._iter_s, self._last = now - (self._last or now), now
+        self._iter_s = 0.0 if self._last is None else now - self._last
+        self._last = now
         return self.received or (self.deadline is not None
                                  and now + self._iter_s + self.margin_s >= self.deadline)
 
@@ -135,11 +136,11 @@ class TimeLimitCheckpointHook(Hook):
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        if not self._any_rank_due():
+        step = runner.iter + 1  # the loop counts this iteration after the hooks
+        if not self._any_rank_due() or step >= runner.max_iters:  # the last one: just finish
             return
         from mmengine.dist import is_main_process
 
-        step = runner.iter + 1  # the loop counts this iteration after the hooks
         why = (f"signal {signal.Signals(self.signum).name}" if self.received else
                f"{self.deadline - self.clock():.0f} s left of the job's time limit")
         runner.logger.warning(f"{why}: saving iter_{step}.pth and exiting with {REQUEUE_EXIT}; "
