@@ -152,13 +152,13 @@ def run_training(wcfg: Mapping[str, Any], experiment_id: str, seed: int,
     from decoupled_rcnn.reproduction.run.weights import require_local_weights
 
     processes = training_processes(wcfg["resources"]["train"], gpus)
+    require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (the install's)
     layout = Layout.from_config(wcfg)
     found = layout.parse("checkpoint", checkpoint)
     # A second live Slurm job on this experiment and seed (a dead driver's) refuses us.
     claim_work_dir(layout.path("train_work", **found), f"{experiment_id} seed {seed}")
     refuse_retry(layout, found, allocation)
     with recording_failure(layout, found, experiment_id, seed, processes):
-        require_cuda_build()  # mmcv built with CUDA ops where torch sees a GPU (no context)
         check_visible_gpus(gpus)  # GPUs seen == GPUs asked, before torchrun (no CUDA context)
         require_local_weights(wcfg, experiment_id)  # an offline node: fail now, name the file
         if processes == 1:  # this process trains; torchrun workers each check their own GPU
