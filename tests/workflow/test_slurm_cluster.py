@@ -57,7 +57,7 @@ SUBSET = {
 #: A training of a minute or more in jobs of a 1-minute limit: it stops LIMITED["stop"] s before
 #: each limit and continues in the next allocation (Snakemake retries).
 LIMITED = {"experiment": "voc_r50_faster", "table": "VII", "iters": 400, "stop": 10,
-           "allocations": 12}
+           "allocations": 20}
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 
