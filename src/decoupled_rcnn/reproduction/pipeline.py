@@ -195,7 +195,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     from decoupled_rcnn.reproduction.run.runs import discard_stale_checkpoints
 
     discard_stale_checkpoints(cfg, work_dir)
-    _stop_before_time_limit(cfg, work_dir, wcfg["resources"]["train"]["stop_before_limit_s"])
+    _stop_before_time_limit(cfg, wcfg["resources"]["train"]["stop_before_limit_s"])
     cfg.dump(saved)
     if processes > 1:
         from decoupled_rcnn.reproduction.run.time_limit import REQUEUE_EXIT, stopped_in_this_job
@@ -213,7 +213,7 @@ def _train(wcfg: Mapping[str, Any], experiment_id: str, seed: int, work_dir: Pat
     train_experiment(cfg, checkpoint, info)
 
 
-def _stop_before_time_limit(cfg: Any, work_dir: Path, margin_s: float) -> None:
+def _stop_before_time_limit(cfg: Any, margin_s: float) -> None:
     """Under Slurm, add the hook that checkpoints and exits 75 ``margin_s`` before the limit."""
     from decoupled_rcnn.reproduction.run.time_limit import (
         add_time_limit_hook,
