@@ -36,8 +36,14 @@ export SLURM_CONF=$CONF
 say() { echo "local_slurm: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-# alive PIDFILE: the pid in PIDFILE is a running process.
-alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive PIDFILE: the pid in PIDFILE is a running process named like the file (slurmctld.pid:
+# slurmctld), so a pid that a dead daemon left and the system reused does not count.
+alive() {
+    [[ -s $1 ]] || return 1
+    local pid
+    pid=$(cat "$1")
+    kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$(basename "$1" .pid)" ]]
+}
 
 install() {
     if command -v slurmctld >/dev/null && command -v slurmd >/dev/null \
@@ -88,6 +94,9 @@ MpiDefault=none
 # how the executor plugin (--slurm-status-command squeue) sees a job end (it needs at least
 # 3 x its first status-check delay), and how the test reads every job's record afterwards.
 MinJobAge=3600
+# A job submitted while the previous one is still completing starts at the next scheduling
+# pass: every 2 s instead of Slurm's 60 (main loop) and 30 (backfill).
+SchedulerParameters=sched_interval=2,bf_interval=2
 ReturnToService=2
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
@@ -109,8 +118,11 @@ link_conf() {
         local target
         target=$(readlink "$DEFAULT_CONF")
         [[ $target == "$CONF" ]] && return 0
-        [[ -e $target ]] && die "$DEFAULT_CONF points at another local cluster ($target)."
-        rm -f "$DEFAULT_CONF"  # left by a cluster whose folder is gone
+        alive "$(dirname "$target")/slurmctld.pid" && \
+            die "$DEFAULT_CONF points at another local cluster that is running ($target)."
+        # Left by a cluster that was never taken down (its run was killed): its daemons are gone.
+        say "$DEFAULT_CONF pointed at a local cluster that no longer runs ($target); replacing it"
+        rm -f "$DEFAULT_CONF"
     elif [[ -e $DEFAULT_CONF ]]; then
         die "$DEFAULT_CONF exists (a real Slurm config?); not starting a local cluster here."
     fi
